@@ -1,0 +1,292 @@
+// Package approvals lets approvers decide guest access requests from Adaptive Cards in Teams, with
+// the decision recorded in Entra as the approver.
+//
+// Three parts share the store:
+//
+//   - The detection worker (Poll, run by Run on the replica holding the "approvals.poller"
+//     lease) lists pending requests app-only. A new request gets one outbox row per (request,
+//     approver, stage) for the first stage's approvers, derived from the request's policy because
+//     stages are not readable app-only. A request that leaves the pending list is read app-only
+//     and, once final (approved, denied, cancelled, expired), every card sent for it is updated
+//     to the final state. Reminders and escalations are outbox rows too, so they are sent once.
+//   - The sender (Deliver, run by Run on every replica; rows are claimed atomically) sends the
+//     outbox rows: to the approver's stored personal conversation, else a 1:1 conversation it
+//     creates. Every row is written before its send and marked after it with the activity id; a
+//     send whose outcome is unknown is never repeated (the reminder covers it). The connector's
+//     pacer keeps the Teams rate limits. An approver who cannot be reached is recorded, audited
+//     and reported to the scenario's sponsor.
+//   - The click (verbs approve, deny, refresh): without an SSO token the answer is a 401
+//     loginRequest so Teams signs the approver in silently and re-sends the click; with one, the
+//     token is validated (package sso), exchanged on-behalf-of, and the decision is recorded
+//     through Graph as the approver. The clicking identity is the validated token's, which must be
+//     the activity's sender; card data only names the request.
+//
+// State kept besides the outbox (store key/value entries, written by one writer each): the
+// request snapshot cards are rendered from (worker), the set of open requests (worker), and the
+// decision the bot recorded per stage (click).
+package approvals
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"guestpass/internal/botframework"
+	"guestpass/internal/cards"
+	"guestpass/internal/entitlement"
+	"guestpass/internal/router"
+	"guestpass/internal/sso"
+	"guestpass/internal/store"
+)
+
+// Defaults for Deps fields left zero.
+const (
+	DefaultPollInterval   = 30 * time.Second
+	DefaultRemindAfter    = 24 * time.Hour
+	DefaultEscalateAfter  = 48 * time.Hour
+	DefaultServiceURL     = "https://smba.trafficmanager.net/teams/"
+	DefaultConnectionName = "guestpass-sso"
+	// DefaultSenders is how many outbox rows are sent concurrently; the pacer decides the rate.
+	DefaultSenders = 8
+	// clickBudget bounds the work of one click (token exchange and Graph decision) so the invoke
+	// is answered before Teams gives up on it.
+	clickBudget = 12 * time.Second
+	// leaseName is the store lease only the polling replica holds.
+	leaseName = "approvals.poller"
+	// claimBatch is how many outbox rows one claim takes: large enough to interleave many
+	// recipients, small enough that the claim lease covers sending them at Teams' rates.
+	claimBatch = 200
+	// claimLease is how long a claimed row may stay in "sending" before it is written off as
+	// unknown (the sender died mid-send).
+	claimLease = 5 * time.Minute
+	// maxAttempts bounds retries of sends that failed without reaching Teams.
+	maxAttempts = 5
+)
+
+// Entitlement is what approvals uses of the entitlement service (*entitlement.Service).
+type Entitlement interface {
+	// PendingRequests calls fn for every request in pendingApproval on a managed access package,
+	// app-only, all pages.
+	PendingRequests(ctx context.Context, fn func(entitlement.Request) error) error
+	// RequestState reads one request app-only.
+	RequestState(ctx context.Context, requestID string) (entitlement.Request, error)
+	// ApproversFor resolves the approvers of a policy's stage (1-based) for a requestor to
+	// people, expanding groups and sponsors.
+	ApproversFor(ctx context.Context, policyID string, stage int, requestor entitlement.Person) ([]entitlement.Person, error)
+	// Decide records the decision as the user behind cred on the stage assigned to them;
+	// entitlement.ErrAlreadyDecided for 409, entitlement.ErrNotApprover for 403/not assigned.
+	Decide(ctx context.Context, cred azcore.TokenCredential, requestID string, approve bool, justification string) (entitlement.Decision, error)
+}
+
+// Connector is the part of the Bot Connector client approvals uses (*botframework.Connector).
+type Connector interface {
+	Send(ctx context.Context, serviceURL, conversationID string, act *botframework.Outgoing) (string, error)
+	Update(ctx context.Context, serviceURL, conversationID, activityID string, act *botframework.Outgoing) error
+	CreateConversation(ctx context.Context, serviceURL string, p botframework.ConversationParameters) (botframework.ConversationResource, error)
+}
+
+// SSOSettings describe the sign-in request sent to a click without a token.
+type SSOSettings struct {
+	// ConnectionName is the loginRequest's connectionName (Teams requires it non-empty).
+	ConnectionName string
+	// Resource is the token exchange resource, api://botid-{SSO app id}.
+	Resource string
+	// ProviderID is the optional tokenExchangeResource.providerId.
+	ProviderID string
+	// SignInURL is the fallback sign-in button's target, used when SSO cannot be (consent
+	// missing, a claims challenge, a client without SSO): a consent page for the SSO app after
+	// which Teams' silent SSO succeeds and the same click goes through.
+	SignInURL string
+}
+
+// Deps are the collaborators and settings of the approvals feature.
+type Deps struct {
+	Store       store.Store
+	Entitlement Entitlement
+	Connector   Connector
+	// Validator and Exchanger turn a click's SSO token into the approver's Graph credential.
+	Validator *sso.Validator
+	Exchanger *sso.Exchanger
+	// LocalToken, set only in local mode with the sandbox tenant, issues the clicking user's SSO
+	// token (the Agents Playground has no SSO); the token is then validated and exchanged exactly
+	// as in production.
+	LocalToken func(ctx context.Context, tenantID, userOID string) (string, error)
+	SSO        SSOSettings
+
+	// TenantID is the tenant whose requests are polled (the bot's tenant).
+	TenantID string
+	// BotID is the bot's channel id ("28:<appId>"), needed to create 1:1 conversations.
+	BotID string
+	// ServiceURL is the Bot Connector URL for approvers with no stored conversation; default
+	// DefaultServiceURL.
+	ServiceURL string
+	// Admins returns the admins told about requests pending past EscalateAfter; optional.
+	Admins func(ctx context.Context) ([]string, error)
+
+	// PollInterval is APPROVAL_POLL_INTERVAL (default 30 s).
+	PollInterval time.Duration
+	// RemindAfter: still pending this long after the cards went out, approvers get one reminder
+	// card (default 24 h). EscalateAfter: the sponsor and admins are told (default 48 h).
+	RemindAfter   time.Duration
+	EscalateAfter time.Duration
+	// Senders is the number of concurrent sends (default DefaultSenders).
+	Senders int
+	// Holder identifies this replica for the lease and outbox claims; default hostname + random.
+	Holder string
+	// Now is the clock; default time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Approvals is the approvals feature. Build it with New.
+type Approvals struct {
+	d    Deps
+	log  *slog.Logger
+	now  func() time.Time
+	kick chan struct{}
+
+	// clicking serialises clicks of one user on one request in this replica, so a double click
+	// makes one Graph call and the second sees the first's result.
+	clickMu  sync.Mutex
+	clicking map[string]*sync.Mutex
+}
+
+// New validates d and returns the feature.
+func New(d Deps) (*Approvals, error) {
+	switch {
+	case d.Store == nil:
+		return nil, errors.New("approvals: Store is required")
+	case d.Entitlement == nil:
+		return nil, errors.New("approvals: Entitlement is required")
+	case d.Connector == nil:
+		return nil, errors.New("approvals: Connector is required")
+	case d.Validator == nil || d.Exchanger == nil:
+		return nil, errors.New("approvals: the SSO Validator and Exchanger are required")
+	case d.TenantID == "":
+		return nil, errors.New("approvals: TenantID is required")
+	case d.BotID == "":
+		return nil, errors.New("approvals: BotID is required")
+	case d.SSO.Resource == "":
+		return nil, errors.New("approvals: the SSO resource (api://botid-…) is required")
+	case d.SSO.SignInURL == "" && d.LocalToken == nil:
+		// Teams needs the button when SSO fails; without it an approver could get stuck.
+		return nil, errors.New("approvals: the fallback sign-in URL is required")
+	}
+	if d.SSO.ConnectionName == "" {
+		d.SSO.ConnectionName = DefaultConnectionName
+	}
+	if d.ServiceURL == "" {
+		d.ServiceURL = DefaultServiceURL
+	}
+	if d.PollInterval <= 0 {
+		d.PollInterval = DefaultPollInterval
+	}
+	if d.RemindAfter <= 0 {
+		d.RemindAfter = DefaultRemindAfter
+	}
+	if d.EscalateAfter <= 0 {
+		d.EscalateAfter = DefaultEscalateAfter
+	}
+	if d.Senders <= 0 {
+		d.Senders = DefaultSenders
+	}
+	if d.Holder == "" {
+		host, _ := os.Hostname()
+		d.Holder = host + "-" + randomID()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &Approvals{
+		d: d, log: d.Logger.With("component", "approvals"), now: d.Now,
+		kick: make(chan struct{}, 1), clicking: map[string]*sync.Mutex{},
+	}, nil
+}
+
+// Register routes the card verbs and the sign-in invokes to the feature.
+func (a *Approvals) Register(mux *router.Mux) {
+	mux.HandleVerb(cards.VerbApprove, a.handleDecide(true))
+	mux.HandleVerb(cards.VerbDeny, a.handleDecide(false))
+	mux.HandleVerb(cards.VerbRefresh, a.handleRefresh)
+	mux.HandleInvoke(botframework.InvokeSigninTokenExchange, a.handleTokenExchange)
+	mux.HandleInvoke(botframework.InvokeSigninVerifyState, a.handleVerifyState)
+}
+
+// Run polls (while holding the lease) and sends outbox rows until ctx ends.
+func (a *Approvals) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.pollLoop(ctx) }()
+	go func() { defer wg.Done(); a.sendLoop(ctx) }()
+	wg.Wait()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := a.d.Store.ReleaseLease(rctx, leaseName, a.d.Holder); err != nil {
+		a.log.Warn("releasing the poller lease failed", "error", err)
+	}
+}
+
+func (a *Approvals) pollLoop(ctx context.Context) {
+	t := time.NewTicker(a.d.PollInterval)
+	defer t.Stop()
+	for {
+		ok, err := a.d.Store.AcquireLease(ctx, leaseName, a.d.Holder, 3*a.d.PollInterval)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Warn("acquiring the poller lease failed", "error", err)
+		case ok:
+			if err := a.Poll(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("polling pending requests failed", "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Approvals) sendLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if _, err := a.Deliver(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("delivering outbox rows failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-a.kick:
+		}
+	}
+}
+
+// wake makes the sender look at the outbox now instead of at its next tick.
+func (a *Approvals) wake() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
+
+func randomID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// errorf wraps err with the package prefix.
+func errorf(format string, args ...any) error { return fmt.Errorf("approvals: "+format, args...) }

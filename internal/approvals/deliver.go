@@ -1,0 +1,303 @@
+package approvals
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/infracloudio/msbotbuilder-go/schema"
+
+	"guestpass/internal/botframework"
+	"guestpass/internal/store"
+)
+
+// errUnreachable marks a recipient the bot cannot message (no conversation can be created, the
+// bot is blocked or uninstalled).
+var errUnreachable = errors.New("recipient unreachable")
+
+// Deliver claims due outbox rows and sends them until none are left, with Deps.Senders sends in
+// flight. It returns how many rows it handled. Safe on every replica: claims are atomic.
+func (a *Approvals) Deliver(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		items, err := a.d.Store.ClaimOutbox(ctx, a.d.Holder, claimBatch, claimLease)
+		if err != nil {
+			return total, errorf("claim outbox: %w", err)
+		}
+		var mine []store.OutboxItem
+		for _, it := range items {
+			switch it.Kind {
+			case KindCard, KindUpdate, KindNote:
+				mine = append(mine, it)
+			default:
+				// Another feature's row: hand it back at once.
+				if err := a.d.Store.MarkOutboxFailed(ctx, it.ID, "not an approvals row", a.now()); err != nil {
+					return total, errorf("release outbox row %d: %w", it.ID, err)
+				}
+			}
+		}
+		if len(mine) == 0 {
+			return total, nil
+		}
+		mine = interleave(mine)
+		sem := make(chan struct{}, a.d.Senders)
+		var wg sync.WaitGroup
+		for _, it := range mine {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				a.deliverOne(ctx, it)
+			}()
+		}
+		wg.Wait()
+		total += len(mine)
+		if ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+	}
+}
+
+// interleave orders rows round-robin by recipient, so concurrent senders spread over many
+// conversations instead of queueing behind one conversation's rate limit while the global
+// budget idles.
+func interleave(items []store.OutboxItem) []store.OutboxItem {
+	byRecipient := map[string][]store.OutboxItem{}
+	var order []string
+	for _, it := range items {
+		if _, ok := byRecipient[it.RecipientOID]; !ok {
+			order = append(order, it.RecipientOID)
+		}
+		byRecipient[it.RecipientOID] = append(byRecipient[it.RecipientOID], it)
+	}
+	out := make([]store.OutboxItem, 0, len(items))
+	for len(out) < len(items) {
+		for _, r := range order {
+			if q := byRecipient[r]; len(q) > 0 {
+				out = append(out, q[0])
+				byRecipient[r] = q[1:]
+			}
+		}
+	}
+	return out
+}
+
+// deliverOne sends one row and records the outcome. Errors are recorded on the row, not returned.
+func (a *Approvals) deliverOne(ctx context.Context, it store.OutboxItem) {
+	log := a.log.With("outbox_key", it.Key, "user_oid", it.RecipientOID)
+	var err error
+	switch it.Kind {
+	case KindCard:
+		err = a.sendCard(ctx, it)
+	case KindUpdate:
+		err = a.sendUpdate(ctx, it)
+	case KindNote:
+		err = a.sendNote(ctx, it)
+	}
+	if err == nil {
+		return
+	}
+	// Record with a context that survives shutdown: the send happened (or not) regardless.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	switch {
+	case errors.Is(err, botframework.ErrOutcomeUnknown):
+		log.Warn("send outcome unknown; not resending", "error", err)
+		a.mark(mctx, a.d.Store.MarkOutboxUnknown(mctx, it.ID, err.Error()))
+	case errors.Is(err, errUnreachable):
+		log.Warn("recipient unreachable", "error", err)
+		a.mark(mctx, a.d.Store.MarkOutboxFailed(mctx, it.ID, err.Error(), time.Time{}))
+		a.unreachable(mctx, it, err)
+	case errors.Is(err, errSkip):
+		a.mark(mctx, a.d.Store.MarkOutboxFailed(mctx, it.ID, err.Error(), time.Time{}))
+	default:
+		if it.Attempts >= maxAttempts {
+			log.Error("send failed; giving up", "attempts", it.Attempts, "error", err)
+			a.mark(mctx, a.d.Store.MarkOutboxFailed(mctx, it.ID, err.Error(), time.Time{}))
+			if it.Kind == KindCard {
+				a.unreachable(mctx, it, err)
+			}
+			return
+		}
+		retry := time.Duration(1<<min(it.Attempts, 6)) * 5 * time.Second
+		var ce *botframework.ConnectorError
+		if errors.As(err, &ce) && ce.RetryAfter > retry {
+			retry = ce.RetryAfter
+		}
+		log.Warn("send failed; will retry", "attempts", it.Attempts, "retry_in", retry, "error", err)
+		a.mark(mctx, a.d.Store.MarkOutboxFailed(mctx, it.ID, err.Error(), a.now().Add(retry)))
+	}
+}
+
+// errSkip marks a row that must not be sent any more (its request closed before it went out).
+var errSkip = errors.New("no longer needed")
+
+func (a *Approvals) mark(_ context.Context, err error) {
+	if err != nil {
+		a.log.Error("recording an outbox outcome failed", "error", err)
+	}
+}
+
+// conversation returns the recipient's personal conversation: the stored reference, else a
+// created 1:1 conversation (stored for next time).
+func (a *Approvals) conversation(ctx context.Context, tenantID, oid string) (store.ConversationRef, error) {
+	ref, err := a.d.Store.PersonalConversation(ctx, tenantID, oid)
+	if err == nil {
+		return ref, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return store.ConversationRef{}, fmt.Errorf("conversation of %s: %w", oid, err)
+	}
+	res, err := a.d.Connector.CreateConversation(ctx, a.d.ServiceURL, botframework.ConversationParameters{
+		Bot:      schema.ChannelAccount{ID: a.d.BotID},
+		Members:  []schema.ChannelAccount{{ID: oid, AadObjectID: oid}},
+		TenantID: tenantID,
+	})
+	if err != nil {
+		var ce *botframework.ConnectorError
+		if errors.As(err, &ce) && ce.Status >= 400 && ce.Status < 500 && ce.Status != http.StatusTooManyRequests {
+			// Teams only creates a chat with users who have the app: nothing to retry.
+			return store.ConversationRef{}, fmt.Errorf("%w: create conversation: %v", errUnreachable, err)
+		}
+		// Creating a 1:1 chat is idempotent in Teams (it returns the existing one), so an
+		// unknown outcome here is just a failure to retry.
+		return store.ConversationRef{}, fmt.Errorf("create conversation: %s", err.Error())
+	}
+	serviceURL := a.d.ServiceURL
+	if res.ServiceURL != "" {
+		serviceURL = res.ServiceURL
+	}
+	ref = store.ConversationRef{ConversationID: res.ID, ConversationType: "personal", ServiceURL: serviceURL,
+		TenantID: tenantID, BotID: a.d.BotID, UserAADObjectID: oid}
+	if err := a.d.Store.UpsertConversation(ctx, ref); err != nil {
+		return store.ConversationRef{}, fmt.Errorf("store created conversation: %w", err)
+	}
+	return ref, nil
+}
+
+// classifySend turns a connector failure into errUnreachable where retrying cannot help.
+func classifySend(err error) error {
+	var ce *botframework.ConnectorError
+	if errors.As(err, &ce) && (ce.Status == http.StatusForbidden || ce.Status == http.StatusNotFound) {
+		return fmt.Errorf("%w: %v", errUnreachable, err)
+	}
+	return err
+}
+
+func (a *Approvals) sendCard(ctx context.Context, it store.OutboxItem) error {
+	var p cardPayload
+	if err := json.Unmarshal(it.Payload, &p); err != nil {
+		return fmt.Errorf("%w: bad payload: %v", errSkip, err)
+	}
+	rec, err := a.loadRecord(ctx, p.RequestID)
+	if err != nil {
+		return err
+	}
+	if rec == nil || rec.Final {
+		return fmt.Errorf("%w: request %s is closed", errSkip, p.RequestID)
+	}
+	ref, err := a.conversation(ctx, it.TenantID, p.ApproverOID)
+	if err != nil {
+		return err
+	}
+	card, err := a.renderFor(ctx, rec, p.ApproverOID, p.Stage)
+	if err != nil {
+		return err
+	}
+	id, err := a.d.Connector.Send(ctx, ref.ServiceURL, ref.ConversationID, botframework.NewCard(card))
+	if err != nil {
+		return classifySend(err)
+	}
+	if err := a.d.Store.MarkOutboxSent(ctx, it.ID, id); err != nil {
+		// The card is out; failing to record it must not resend it. Log loudly instead.
+		a.log.Error("card sent but not recorded", "request_id", p.RequestID, "activity_id", id, "error", err)
+	}
+	return nil
+}
+
+func (a *Approvals) sendUpdate(ctx context.Context, it store.OutboxItem) error {
+	var p updatePayload
+	if err := json.Unmarshal(it.Payload, &p); err != nil {
+		return fmt.Errorf("%w: bad payload: %v", errSkip, err)
+	}
+	row, err := a.d.Store.OutboxByKey(ctx, p.CardKey)
+	if err != nil {
+		return fmt.Errorf("%w: card row %s: %v", errSkip, p.CardKey, err)
+	}
+	var cp cardPayload
+	if row.ActivityID == "" || json.Unmarshal(row.Payload, &cp) != nil {
+		return fmt.Errorf("%w: card %s was never sent", errSkip, p.CardKey)
+	}
+	rec, err := a.loadRecord(ctx, p.RequestID)
+	if err != nil || rec == nil {
+		return fmt.Errorf("%w: request %s: %v", errSkip, p.RequestID, err)
+	}
+	ref, err := a.conversation(ctx, row.TenantID, cp.ApproverOID)
+	if err != nil {
+		return err
+	}
+	card, err := a.renderFor(ctx, rec, cp.ApproverOID, cp.Stage)
+	if err != nil {
+		return err
+	}
+	if err := a.d.Connector.Update(ctx, ref.ServiceURL, ref.ConversationID, row.ActivityID, botframework.NewCard(card)); err != nil {
+		var ce *botframework.ConnectorError
+		if errors.As(err, &ce) && ce.Status >= 400 && ce.Status < 500 && ce.Status != http.StatusTooManyRequests {
+			return fmt.Errorf("%w: update: %v", errSkip, err)
+		}
+		return err
+	}
+	return a.d.Store.MarkOutboxSent(ctx, it.ID, row.ActivityID)
+}
+
+func (a *Approvals) sendNote(ctx context.Context, it store.OutboxItem) error {
+	var p notePayload
+	if err := json.Unmarshal(it.Payload, &p); err != nil || p.Text == "" {
+		return fmt.Errorf("%w: bad payload", errSkip)
+	}
+	ref, err := a.conversation(ctx, it.TenantID, it.RecipientOID)
+	if err != nil {
+		return err
+	}
+	out := botframework.NewText(p.Text)
+	out.TextFormat = "plain"
+	id, err := a.d.Connector.Send(ctx, ref.ServiceURL, ref.ConversationID, out)
+	if err != nil {
+		return classifySend(err)
+	}
+	if err := a.d.Store.MarkOutboxSent(ctx, it.ID, id); err != nil {
+		a.log.Error("note sent but not recorded", "request_id", p.RequestID, "activity_id", id, "error", err)
+	}
+	return nil
+}
+
+// unreachable records that a card could not be delivered: audit (admins read it there) and a
+// note to the scenario's sponsor. Notes that fail are only audited, never re-reported.
+func (a *Approvals) unreachable(ctx context.Context, it store.OutboxItem, cause error) {
+	var p cardPayload
+	_ = json.Unmarshal(it.Payload, &p)
+	a.audit(ctx, store.AuditEntry{TenantID: it.TenantID, Action: "approval.unreachable", Target: p.RequestID,
+		Outcome: "failed", Detail: fmt.Sprintf("%s to %s: %v", it.Kind, it.RecipientOID, cause)})
+	if it.Kind != KindCard {
+		return
+	}
+	rec, err := a.loadRecord(ctx, p.RequestID)
+	if err != nil || rec == nil || rec.SponsorOID == "" || rec.SponsorOID == p.ApproverOID {
+		return
+	}
+	who := p.ApproverName
+	if who == "" {
+		who = "an approver (" + p.ApproverOID + ")"
+	}
+	text := fmt.Sprintf("I couldn't reach %s in Teams about %s's request for %s (stage %d); they may not have the app. They can still decide in My Access.",
+		who, personName(rec.Request.Requestor), packageName(rec), p.Stage)
+	if err := a.note(ctx, p.RequestID, fmt.Sprintf("unreachable:%s:s%d", p.ApproverOID, p.Stage), rec.SponsorOID, text); err != nil {
+		a.log.Error("telling the sponsor about an unreachable approver failed", "request_id", p.RequestID, "error", err)
+	}
+	a.wake()
+}
