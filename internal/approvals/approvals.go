@@ -81,6 +81,9 @@ type Entitlement interface {
 	// ApproversFor resolves the approvers of a policy's stage (1-based) for a requestor to
 	// people, expanding groups and sponsors.
 	ApproversFor(ctx context.Context, policyID string, stage int, requestor entitlement.Person) ([]entitlement.Person, error)
+	// LoadScenario returns a guestpass scenario (its approval stages say whether a stage's
+	// approvers depend on the requestor).
+	LoadScenario(ctx context.Context, id string) (entitlement.Scenario, error)
 	// Decide records the decision as the user behind cred on the stage assigned to them;
 	// entitlement.ErrAlreadyDecided for 409, entitlement.ErrNotApprover for 403/not assigned.
 	Decide(ctx context.Context, cred azcore.TokenCredential, requestID string, approve bool, justification string) (entitlement.Decision, error)
@@ -153,10 +156,45 @@ type Approvals struct {
 	now  func() time.Time
 	kick chan struct{}
 
-	// clicking serialises clicks of one user on one request in this replica, so a double click
-	// makes one Graph call and the second sees the first's result.
-	clickMu  sync.Mutex
-	clicking map[string]*sync.Mutex
+	// locks serialise, within this replica, clicks of one user on one request (a double click
+	// makes one Graph call and the second sees the first's result) and the creation of one
+	// recipient's conversation.
+	locks keyedMutex
+}
+
+// keyedMutex is a set of mutexes by key that holds only keys in use.
+type keyedMutex struct {
+	mu   sync.Mutex
+	keys map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu      sync.Mutex
+	waiters int
+}
+
+// lock locks key and returns its unlock function.
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.keys == nil {
+		k.keys = map[string]*keyedEntry{}
+	}
+	e, ok := k.keys[key]
+	if !ok {
+		e = &keyedEntry{}
+		k.keys[key] = e
+	}
+	e.waiters++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		if e.waiters--; e.waiters == 0 {
+			delete(k.keys, key)
+		}
+		k.mu.Unlock()
+	}
 }
 
 // New validates d and returns the feature.
@@ -210,7 +248,7 @@ func New(d Deps) (*Approvals, error) {
 	}
 	return &Approvals{
 		d: d, log: d.Logger.With("component", "approvals"), now: d.Now,
-		kick: make(chan struct{}, 1), clicking: map[string]*sync.Mutex{},
+		kick: make(chan struct{}, 1),
 	}, nil
 }
 

@@ -423,12 +423,6 @@ func TestThreeStagePolicy(t *testing.T) {
 			t.Fatalf("stage %d card: %s", stage, card)
 		}
 		res := e.click(oid, convs[oid], "approve", req, "s"+string(rune('0'+stage)), "", e.token(oid))
-		if stage == 3 && strings.Contains(string(res.Body.Value), "Approved by Isaiah Langer") {
-			// The sandbox opens no third stage after the second is approved (the request stays
-			// pendingApproval with two completed stages), so Graph answers "already decided".
-			// Reported to the sandbox's owner; everything up to here ran the bot's real path.
-			t.Skip("sandbox defect: no stage 3 is opened after stage 2 of a three-stage policy is approved")
-		}
 		if res.Status != http.StatusOK || !strings.Contains(string(res.Body.Value), "Approved by you") {
 			t.Fatalf("stage %d approve: %d %s", stage, res.Status, res.Raw)
 		}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -115,7 +114,7 @@ func (a *Approvals) handleDecide(approve bool) router.Handler {
 
 		// One click at a time per approver and request in this replica: a double click then
 		// makes one decision and the second click finds it (Graph answers 409 across replicas).
-		unlock := a.lockClick(data.RequestID, id.OID)
+		unlock := a.locks.lock("click\x00" + data.RequestID + "\x00" + strings.ToLower(id.OID))
 		defer unlock()
 		res, err := a.d.Entitlement.Decide(cctx, cred, data.RequestID, approve, data.Justification)
 		switch {
@@ -159,7 +158,7 @@ func (a *Approvals) recorded(ctx context.Context, t *router.Turn, rec *record, i
 	}
 	var errs []error
 	if !final {
-		errs = append(errs, a.enqueueStage(ctx, rec, stage+1))
+		errs = append(errs, a.enqueueStage(ctx, rec, stage+1, nil))
 	}
 	errs = append(errs, a.updateCards(ctx, r.ID, fmt.Sprintf("s%d-decided", stage)))
 	who := id.Name
@@ -275,28 +274,6 @@ func (a *Approvals) loginRequest() botframework.InvokeResponse {
 		return botframework.ErrorResponse(http.StatusInternalServerError, "InternalError", "Sign-in is not configured.")
 	}
 	return resp
-}
-
-func (a *Approvals) lockClick(requestID, oid string) func() {
-	key := requestID + "\x00" + strings.ToLower(oid)
-	a.clickMu.Lock()
-	m, ok := a.clicking[key]
-	if !ok {
-		m = &sync.Mutex{}
-		a.clicking[key] = m
-	}
-	a.clickMu.Unlock()
-	m.Lock()
-	return func() {
-		m.Unlock()
-		a.clickMu.Lock()
-		if m.TryLock() {
-			// Nobody else waits: drop the entry so the map does not grow.
-			delete(a.clicking, key)
-			m.Unlock()
-		}
-		a.clickMu.Unlock()
-	}
 }
 
 func auditAction(approve bool) string {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
@@ -20,13 +22,35 @@ import (
 var errUnreachable = errors.New("recipient unreachable")
 
 // Deliver claims due outbox rows and sends them until none are left, with Deps.Senders sends in
-// flight. It returns how many rows it handled. Safe on every replica: claims are atomic.
+// flight; it returns how many rows it handled. Claims are atomic, so every replica may run it.
+// Rows are claimed a batch at a time as the senders drain the previous one, so a claimed row
+// waits at most a batch's sending time, well inside the claim lease.
 func (a *Approvals) Deliver(ctx context.Context) (int, error) {
-	total := 0
+	queue := make(chan store.OutboxItem, claimBatch)
+	var handled atomic.Int64
+	var wg sync.WaitGroup
+	for range a.d.Senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range queue {
+				a.deliverOne(ctx, it)
+				handled.Add(1)
+			}
+		}()
+	}
+	err := a.feed(ctx, queue)
+	close(queue)
+	wg.Wait()
+	return int(handled.Load()), err
+}
+
+// feed claims batches and queues them until the outbox has nothing due.
+func (a *Approvals) feed(ctx context.Context, queue chan<- store.OutboxItem) error {
 	for {
 		items, err := a.d.Store.ClaimOutbox(ctx, a.d.Holder, claimBatch, claimLease)
 		if err != nil {
-			return total, errorf("claim outbox: %w", err)
+			return errorf("claim outbox: %w", err)
 		}
 		var mine []store.OutboxItem
 		for _, it := range items {
@@ -36,29 +60,27 @@ func (a *Approvals) Deliver(ctx context.Context) (int, error) {
 			default:
 				// Another feature's row: hand it back at once.
 				if err := a.d.Store.MarkOutboxFailed(ctx, it.ID, "not an approvals row", a.now()); err != nil {
-					return total, errorf("release outbox row %d: %w", it.ID, err)
+					return errorf("release outbox row %d: %w", it.ID, err)
 				}
 			}
 		}
 		if len(mine) == 0 {
-			return total, nil
+			return nil
 		}
 		mine = interleave(mine)
-		sem := make(chan struct{}, a.d.Senders)
-		var wg sync.WaitGroup
-		for _, it := range mine {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				a.deliverOne(ctx, it)
-			}()
-		}
-		wg.Wait()
-		total += len(mine)
-		if ctx.Err() != nil {
-			return total, ctx.Err()
+		for i, it := range mine {
+			select {
+			case queue <- it:
+			case <-ctx.Done():
+				// Hand the rows never started back, so another replica (or the next run) sends
+				// them instead of writing them off as unknown when the claim expires.
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				for _, rest := range mine[i:] {
+					a.mark(rctx, a.d.Store.MarkOutboxFailed(rctx, rest.ID, "sender stopped before sending", a.now()))
+				}
+				cancel()
+				return ctx.Err()
+			}
 		}
 	}
 }
@@ -146,6 +168,9 @@ func (a *Approvals) mark(_ context.Context, err error) {
 // conversation returns the recipient's personal conversation: the stored reference, else a
 // created 1:1 conversation (stored for next time).
 func (a *Approvals) conversation(ctx context.Context, tenantID, oid string) (store.ConversationRef, error) {
+	// Concurrent sends to one recipient must not each create the chat.
+	unlock := a.locks.lock("conv\x00" + strings.ToLower(oid))
+	defer unlock()
 	ref, err := a.d.Store.PersonalConversation(ctx, tenantID, oid)
 	if err == nil {
 		return ref, nil

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 	"github.com/infracloudio/msbotbuilder-go/schema"
+	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 
 	"guestpass/internal/approvals"
 	"guestpass/internal/botframework"
@@ -38,7 +38,7 @@ const botID = "28:" + sandbox.BotAppID
 // TLS), a SQLite store, the fake Bot Connector, the production connector client and the
 // /api/messages server.
 type env struct {
-	t         *testing.T
+	t         testing.TB
 	sb        *sandbox.Sandbox
 	st        store.Store
 	dbURL     string
@@ -46,6 +46,7 @@ type env struct {
 	connector *botframework.Connector
 	svc       *entitlement.Service
 	graphOps  *graph.CallCounter
+	graph     *msgraphsdk.GraphServiceClient
 	validator *sso.Validator
 	exchanger *sso.Exchanger
 	app       *approvals.Approvals
@@ -61,7 +62,7 @@ type envOptions struct {
 	localToken    bool
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	sb, err := sandbox.New(sandbox.Options{PageSize: o.pageSize})
 	if err != nil {
@@ -99,6 +100,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.graph = gc
 	e.svc, err = entitlement.NewService(entitlement.ServiceOptions{Graph: gc, Store: e.st, TenantID: sb.TenantID(), Logger: quiet(),
 		DelegatedClient: func(_ context.Context, cred azcore.TokenCredential) (*msgraphsdk.GraphServiceClient, error) {
 			return newGraph(cred)
@@ -262,7 +264,7 @@ func (e *env) updates(conversationID string) []testkit.Call {
 }
 
 // cardJSON returns the card of an activity as JSON text.
-func cardJSON(t *testing.T, act *botframework.Outgoing) string {
+func cardJSON(t testing.TB, act *botframework.Outgoing) string {
 	t.Helper()
 	if act == nil || len(act.Attachments) != 1 {
 		t.Fatalf("activity is not one card: %+v", act)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"guestpass/internal/cards"
@@ -30,6 +31,7 @@ func (a *Approvals) Poll(ctx context.Context) error {
 	if err != nil {
 		return errorf("load open requests: %w", err)
 	}
+	pass := &pollPass{approvers: map[string][]entitlement.Person{}, scenarios: map[string]*entitlement.Scenario{}}
 	seen := make(map[string]bool, len(pending))
 	var errs []error
 	for _, r := range pending {
@@ -44,11 +46,13 @@ func (a *Approvals) Poll(ctx context.Context) error {
 			}
 			continue
 		}
-		if err := a.track(ctx, r); err != nil {
+		if err := a.track(ctx, r, pass); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		open = append(open, r.ID)
+		// Let the sender start on the cards while the rest of the pass is still detecting.
+		a.wake()
 	}
 	var still []string
 	for _, id := range open {
@@ -73,7 +77,7 @@ func (a *Approvals) Poll(ctx context.Context) error {
 
 // track starts following a new pending request: its snapshot, then one card row per first-stage
 // approver (enqueued before anything is sent).
-func (a *Approvals) track(ctx context.Context, r entitlement.Request) error {
+func (a *Approvals) track(ctx context.Context, r entitlement.Request, pass *pollPass) error {
 	rec, err := a.loadRecord(ctx, r.ID)
 	if err != nil {
 		return errorf("load request %s: %w", r.ID, err)
@@ -91,17 +95,67 @@ func (a *Approvals) track(ctx context.Context, r entitlement.Request) error {
 	if err := a.saveRecord(ctx, rec); err != nil {
 		return errorf("save request %s: %w", r.ID, err)
 	}
-	if err := a.enqueueStage(ctx, rec, 1); err != nil {
+	if err := a.enqueueStage(ctx, rec, 1, pass); err != nil {
 		return err
 	}
 	a.log.Info("new pending request", "request_id", r.ID, "access_package_id", r.AccessPackageID)
 	return nil
 }
 
+// pollPass caches, for one detection pass, what many requests share: a scenario, and the
+// approvers of a stage whose approvers do not depend on the requestor. Without it every new
+// request would cost its own policy and directory reads.
+type pollPass struct {
+	scenarios map[string]*entitlement.Scenario // nil value: not loadable
+	approvers map[string][]entitlement.Person
+}
+
+// approvers resolves the approvers of stage for r, from pass's cache when they cannot depend on
+// the requestor (users, groups, the sponsor).
+func (a *Approvals) approvers(ctx context.Context, r entitlement.Request, stage int, pass *pollPass) ([]entitlement.Person, error) {
+	if pass == nil || r.ScenarioID == "" {
+		return a.d.Entitlement.ApproversFor(ctx, r.PolicyID, stage, r.Requestor)
+	}
+	sc, ok := pass.scenarios[r.ScenarioID]
+	if !ok {
+		if loaded, err := a.d.Entitlement.LoadScenario(ctx, r.ScenarioID); err == nil {
+			sc = &loaded
+		}
+		pass.scenarios[r.ScenarioID] = sc
+	}
+	if sc == nil || stage > len(sc.Approval.Stages) || !requestorIndependent(sc.Approval.Stages[stage-1]) {
+		return a.d.Entitlement.ApproversFor(ctx, r.PolicyID, stage, r.Requestor)
+	}
+	key := r.PolicyID + "\x00" + strconv.Itoa(stage)
+	if ps, ok := pass.approvers[key]; ok {
+		return ps, nil
+	}
+	ps, err := a.d.Entitlement.ApproversFor(ctx, r.PolicyID, stage, r.Requestor)
+	if err != nil {
+		return nil, err
+	}
+	pass.approvers[key] = ps
+	return ps, nil
+}
+
+// requestorIndependent reports whether a stage's approvers are the same for every requestor.
+func requestorIndependent(st entitlement.Stage) bool {
+	for _, list := range [][]entitlement.Approver{st.Approvers, st.EscalationApprovers} {
+		for _, ap := range list {
+			switch ap.Kind {
+			case entitlement.ApproverUser, entitlement.ApproverGroup, entitlement.ApproverSponsor:
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // enqueueStage writes one card row per approver of stage. Existing rows are kept (idempotent).
-func (a *Approvals) enqueueStage(ctx context.Context, rec *record, stage int) error {
+func (a *Approvals) enqueueStage(ctx context.Context, rec *record, stage int, pass *pollPass) error {
 	r := rec.Request
-	approvers, err := a.d.Entitlement.ApproversFor(ctx, r.PolicyID, stage, r.Requestor)
+	approvers, err := a.approvers(ctx, r, stage, pass)
 	if err != nil {
 		return errorf("approvers of request %s stage %d: %w", r.ID, stage, err)
 	}

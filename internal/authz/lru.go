@@ -7,12 +7,12 @@ import (
 )
 
 // lru is a size-bounded, expiring cache of resolved roles. A plain map would grow with every user
-// who ever wrote to the bot; this one keeps the most recently used max entries.
+// who ever wrote to the bot; this one keeps the most recently used capacity entries.
 type lru struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front: most recently used
-	items map[string]*list.Element
+	mu       sync.Mutex
+	capacity int
+	order    *list.List // front: most recently used
+	items    map[string]*list.Element
 }
 
 type lruEntry struct {
@@ -21,8 +21,8 @@ type lruEntry struct {
 	expires time.Time
 }
 
-func newLRU(max int) *lru {
-	return &lru{max: max, order: list.New(), items: make(map[string]*list.Element)}
+func newLRU(capacity int) *lru {
+	return &lru{capacity: capacity, order: list.New(), items: make(map[string]*list.Element)}
 }
 
 // get returns the roles under key when they have not expired at now; an expired entry is dropped.
@@ -54,7 +54,7 @@ func (c *lru) put(key string, roles Roles, expires time.Time) {
 		return
 	}
 	c.items[key] = c.order.PushFront(&lruEntry{key: key, roles: roles, expires: expires})
-	for c.order.Len() > c.max {
+	for c.order.Len() > c.capacity {
 		oldest := c.order.Back()
 		c.order.Remove(oldest)
 		delete(c.items, oldest.Value.(*lruEntry).key)

@@ -109,11 +109,11 @@ func NewResolver(o ResolverOptions) (*Resolver, error) {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
-	max := o.MaxEntries
-	if max == 0 {
-		max = DefaultMaxEntries
+	maxEntries := o.MaxEntries
+	if maxEntries == 0 {
+		maxEntries = DefaultMaxEntries
 	}
-	r.mem = newLRU(max)
+	r.mem = newLRU(maxEntries)
 	// The shared key carries a fingerprint of the group configuration, so a deployment that
 	// changes ADMIN_GROUP_ID never reads roles resolved under the old group.
 	sum := sha256.Sum256([]byte(o.AdminGroupID + "\x00" + o.SponsorGroupID + "\x00" + o.HomeTenantID))
@@ -142,7 +142,8 @@ func (e *ResolveError) Unwrap() error { return e.Err }
 
 // Roles returns the roles of the user with object id userOID in tenantID, from the cache when a
 // lookup younger than the TTL exists, else from Graph. On failure it returns the zero Roles and a
-// *ResolveError (or ErrInvalidIdentity); failures are not cached, so the next message retries.
+// *ResolveError (ErrInvalidIdentity for ids it refuses to send); failures are not cached, so the
+// next message retries.
 func (r *Resolver) Roles(ctx context.Context, tenantID, userOID string) (Roles, error) {
 	if !validID(tenantID) || !validID(userOID) {
 		return Roles{}, fmt.Errorf("%w: tenant %q, user %q", ErrInvalidIdentity, truncate(tenantID), truncate(userOID))

@@ -2,6 +2,7 @@ package botframework
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -132,6 +133,8 @@ type ChannelValidator struct {
 	issuer string
 	now    func() time.Time
 	keys   *keyCache
+	// verified caches tokens whose signature and claims already passed.
+	verified *tokenCache
 }
 
 // clockSkew is the tolerance the Bot Framework SDKs allow on exp and nbf.
@@ -173,7 +176,7 @@ func NewChannelValidator(cfg ChannelValidatorConfig) (*ChannelValidator, error) 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	v := &ChannelValidator{appID: cfg.AppID, issuer: cfg.Issuer, now: cfg.Now}
+	v := &ChannelValidator{appID: cfg.AppID, issuer: cfg.Issuer, now: cfg.Now, verified: newTokenCache(maxVerifiedTokens)}
 	v.keys = &keyCache{
 		metadataURL:  cfg.MetadataURL,
 		client:       cfg.HTTPClient,
@@ -250,7 +253,35 @@ func (v *ChannelValidator) Validate(ctx context.Context, authorization string, a
 		return nil, authErr(http.StatusUnauthorized, ReasonBadAlgorithm, fmt.Errorf("algorithm %q not allowed", hdr.Alg))
 	}
 
-	var used signingKey
+	// Teams sends the same token with every activity for up to an hour. Its signature and
+	// time-independent claims need verifying once; the cache keeps only tokens that passed, until
+	// they expire, and a hit still requires the signing key to be in the current key set and runs
+	// the per-activity checks below.
+	sum := sha256.Sum256([]byte(token))
+	vt, ok := v.verified.get(sum, v.now())
+	if !ok || !snap.has(vt.claims.KeyID) {
+		var aerr *AuthError
+		vt, aerr = v.verify(ctx, snap, token, hdr)
+		if aerr != nil {
+			return nil, aerr
+		}
+		v.verified.put(sum, vt, v.now())
+	}
+	key := snap.keys[vt.claims.KeyID]
+	if len(key.endorsements) > 0 && (a.ChannelID == "" || !slices.Contains(key.endorsements, a.ChannelID)) {
+		return nil, authErr(http.StatusForbidden, ReasonEndorsementMissing,
+			fmt.Errorf("signing key is not endorsed for channel %q", a.ChannelID))
+	}
+	if vt.claims.ServiceURL != a.ServiceURL {
+		return nil, authErr(http.StatusUnauthorized, ReasonServiceURLMismatch, nil)
+	}
+	out := vt.claims
+	return &out, nil
+}
+
+// verify checks the token's signature and claims (everything that does not depend on the
+// activity) and returns what the per-activity checks need.
+func (v *ChannelValidator) verify(ctx context.Context, snap *keySnapshot, token string, hdr jwtHeader) (verifiedToken, *AuthError) {
 	parsed, err := snap.parser.Parse(token, func(t *jwt.Token) (any, error) {
 		// Check the issuer before any key work, so a foreign token cannot trigger a JWKS fetch.
 		claims, _ := t.Claims.(jwt.MapClaims)
@@ -265,33 +296,23 @@ func (v *ChannelValidator) Validate(ctx context.Context, authorization string, a
 		if aerr != nil {
 			return nil, aerr
 		}
-		used = key
 		return key.pub, nil
 	})
 	if err != nil {
-		return nil, classify(err)
+		return verifiedToken{}, classify(err)
 	}
 	claims, _ := parsed.Claims.(jwt.MapClaims)
-
-	if len(used.endorsements) > 0 && (a.ChannelID == "" || !slices.Contains(used.endorsements, a.ChannelID)) {
-		return nil, authErr(http.StatusForbidden, ReasonEndorsementMissing,
-			fmt.Errorf("signing key is not endorsed for channel %q", a.ChannelID))
-	}
 	serviceURL, ok := claims["serviceurl"].(string)
 	if !ok || serviceURL == "" {
-		return nil, authErr(http.StatusUnauthorized, ReasonMissingClaim, errors.New("serviceurl is absent or not a string"))
+		return verifiedToken{}, authErr(http.StatusUnauthorized, ReasonMissingClaim, errors.New("serviceurl is absent or not a string"))
 	}
-	if serviceURL != a.ServiceURL {
-		return nil, authErr(http.StatusUnauthorized, ReasonServiceURLMismatch, nil)
-	}
-
-	out := &Claims{ServiceURL: serviceURL, KeyID: hdr.Kid}
+	out := Claims{ServiceURL: serviceURL, KeyID: hdr.Kid}
 	out.Issuer, _ = claims.GetIssuer()
 	out.Audience, _ = claims.GetAudience()
 	if exp, _ := claims.GetExpirationTime(); exp != nil {
 		out.ExpiresAt = exp.Time
 	}
-	return out, nil
+	return verifiedToken{claims: out, notAfter: out.ExpiresAt.Add(clockSkew)}, nil
 }
 
 // bearerToken extracts the token from an Authorization header of the form "Bearer <token>"

@@ -447,3 +447,30 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+// TestValidateCachedTokenStillChecked proves that a token served from the verified-token cache
+// still goes through the lifetime and per-activity checks.
+func TestValidateCachedTokenStillChecked(t *testing.T) {
+	f := newAuthFixture(t)
+	ctx := context.Background()
+	header := f.issuer.Header(testAppID, f.serviceURL)
+	for i := 0; i < 2; i++ { // the second call is answered from the cache
+		if _, err := f.v.Validate(ctx, header, f.activity()); err != nil {
+			t.Fatalf("Validate #%d: %v", i+1, err)
+		}
+	}
+
+	other := testkit.PersonalMessage("https://smba.trafficmanager.net/amer/", "hi")
+	_, err := f.v.Validate(ctx, header, other)
+	wantAuthError(t, err, http.StatusUnauthorized, botframework.ReasonServiceURLMismatch)
+
+	wrongChannel := f.activity()
+	wrongChannel.ChannelID = "webchat"
+	_, err = f.v.Validate(ctx, header, wrongChannel)
+	wantAuthError(t, err, http.StatusForbidden, botframework.ReasonEndorsementMissing)
+
+	// Past exp plus the 5-minute skew the cached entry must not be used.
+	f.clock.Advance(2 * time.Hour)
+	_, err = f.v.Validate(ctx, header, f.activity())
+	wantAuthError(t, err, http.StatusUnauthorized, botframework.ReasonExpired)
+}

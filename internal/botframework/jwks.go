@@ -232,3 +232,12 @@ func (kc *keyCache) getJSON(ctx context.Context, url string, v any) error {
 	}
 	return nil
 }
+
+// has reports whether the key set contains kid; a nil snapshot has no keys.
+func (s *keySnapshot) has(kid string) bool {
+	if s == nil {
+		return false
+	}
+	_, ok := s.keys[kid]
+	return ok
+}

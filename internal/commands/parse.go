@@ -378,7 +378,7 @@ func canonicalArg(a Arg, v string) (string, string) {
 
 // canonical validates v as a value of kind and returns its canonical form, or a message saying
 // what is wrong.
-func canonical(kind Kind, v string, min, max int) (string, string) {
+func canonical(kind Kind, v string, lo, hi int) (string, string) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return "", "the value is empty."
@@ -392,8 +392,8 @@ func canonical(kind Kind, v string, min, max int) (string, string) {
 		if err != nil {
 			return "", fmt.Sprintf("`%s` is not a whole number.", abbreviate(v))
 		}
-		if n < min || n > max {
-			return "", fmt.Sprintf("%d is not between %d and %d.", n, min, max)
+		if n < lo || n > hi {
+			return "", fmt.Sprintf("%d is not between %d and %d.", n, lo, hi)
 		}
 		return strconv.Itoa(n), ""
 	case KindBool:

@@ -115,9 +115,9 @@ func boundary(s string) bool {
 
 // abbreviate shortens s for an error message.
 func abbreviate(s string) string {
-	const max = 40
-	if utf8.RuneCountInString(s) <= max {
+	const limit = 40
+	if utf8.RuneCountInString(s) <= limit {
 		return s
 	}
-	return string([]rune(s)[:max]) + "…"
+	return string([]rune(s)[:limit]) + "…"
 }

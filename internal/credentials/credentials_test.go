@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -355,4 +356,47 @@ func writeTestCert(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestUserAssignedManagedIdentity drives the App Service managed identity protocol (the
+// IDENTITY_ENDPOINT / IDENTITY_HEADER variables) and checks the bot's app id is sent as the
+// user-assigned identity's client id, for connector and Graph credentials alike.
+func TestUserAssignedManagedIdentity(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		clientID []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-IDENTITY-HEADER") != "secret-header" {
+			http.Error(w, "missing identity header", http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		clientID = append(clientID, r.URL.Query().Get("client_id"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "mi-token", "token_type": "Bearer",
+			"expires_on": fmt.Sprint(time.Now().Add(time.Hour).Unix()), "resource": r.URL.Query().Get("resource")})
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("IDENTITY_ENDPOINT", srv.URL)
+	t.Setenv("IDENTITY_HEADER", "secret-header")
+	cfg := Config{AppID: "11111111-2222-3333-4444-555555555555", AppType: UserAssignedMSI}
+	for _, c := range []struct {
+		name, scope string
+		build       func(Config) (azcore.TokenCredential, error)
+	}{{"connector", "https://api.botframework.com/.default", BotConnector}, {"graph", "https://graph.microsoft.com/.default", GraphAppOnly}} {
+		cred, err := c.build(cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if tok := getToken(t, cred, c.scope); tok.Token != "mi-token" {
+			t.Errorf("%s: token %q", c.name, tok.Token)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(clientID) != 2 || clientID[0] != cfg.AppID || clientID[1] != cfg.AppID {
+		t.Errorf("client ids sent: %v, want the app id twice", clientID)
+	}
 }

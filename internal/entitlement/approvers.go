@@ -97,18 +97,21 @@ func userPerson(u models.Userable) Person {
 func (r *resolver) sets(sets []models.SubjectSetable) error {
 	for _, set := range sets {
 		var err error
+		// Switch on concrete types: InternalSponsorsable, ExternalSponsorsable and
+		// TargetUserSponsorsable add no methods to SubjectSetable, so every subject set would
+		// satisfy them.
 		switch t := set.(type) {
-		case models.SingleUserable:
+		case *models.SingleUser:
 			err = r.user(deref(t.GetUserId()))
-		case models.GroupMembersable:
+		case *models.GroupMembers:
 			err = r.group(deref(t.GetGroupId()))
-		case models.InternalSponsorsable:
+		case *models.InternalSponsors:
 			err = r.orgSponsors(true)
-		case models.ExternalSponsorsable:
+		case *models.ExternalSponsors:
 			err = r.orgSponsors(false)
-		case models.RequestorManagerable:
+		case *models.RequestorManager:
 			err = r.manager(int(deref(t.GetManagerLevel())))
-		case models.TargetUserSponsorsable:
+		case *models.TargetUserSponsors:
 			err = r.userSponsors()
 		default:
 			r.s.log.WarnContext(r.ctx, "approver kind not resolvable app-only; skipped", "odata_type", deref(set.GetOdataType()))
@@ -147,8 +150,10 @@ func (r *resolver) group(id string) error {
 		return nil
 	}
 	r.groups[strings.ToLower(id)] = true
-	page, err := nonEmpty(r.s.g.Groups().ByGroupId(id).TransitiveMembers().GraphUser().Get(r.ctx, &groups.ItemTransitiveMembersGraphUserRequestBuilderGetRequestConfiguration{
-		QueryParameters: &groups.ItemTransitiveMembersGraphUserRequestBuilderGetQueryParameters{Select: personSelect},
+	// transitiveMembers returns nested groups' members too; nested groups themselves come back
+	// as group objects and are skipped.
+	page, err := nonEmpty(r.s.g.Groups().ByGroupId(id).TransitiveMembers().Get(r.ctx, &groups.ItemTransitiveMembersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &groups.ItemTransitiveMembersRequestBuilderGetQueryParameters{Select: personSelect},
 	}))
 	if err != nil {
 		if graph.IsNotFound(err) {
@@ -157,8 +162,13 @@ func (r *resolver) group(id string) error {
 		}
 		return graph.Wrap("list approver group members", err)
 	}
-	return graph.Each(r.ctx, r.s.g, "list approver group members", page, models.CreateUserCollectionResponseFromDiscriminatorValue,
-		func(u models.Userable) error { r.add(u); return nil })
+	return graph.Each(r.ctx, r.s.g, "list approver group members", page, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+		func(o models.DirectoryObjectable) error {
+			if u, ok := o.(*models.User); ok {
+				r.add(u)
+			}
+			return nil
+		})
 }
 
 // orgSponsors adds the sponsors of the requestor's connected organization.
@@ -187,13 +197,13 @@ func (r *resolver) orgSponsors(internal bool) error {
 	err = graph.Each(r.ctx, r.s.g, "list connected organization sponsors", page, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
 		func(o models.DirectoryObjectable) error {
 			switch t := o.(type) {
-			case models.Userable:
+			case *models.User:
 				if t.GetDisplayName() == nil {
 					// Directory-object references may come without properties; read the user.
 					return r.user(deref(t.GetId()))
 				}
 				r.add(t)
-			case models.Groupable:
+			case *models.Group:
 				groupIDs = append(groupIDs, deref(t.GetId()))
 			}
 			return nil
@@ -248,10 +258,10 @@ func (r *resolver) userSponsors() error {
 	}
 	return graph.Each(r.ctx, r.s.g, "list requestor sponsors", page, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
 		func(o models.DirectoryObjectable) error {
-			if u, ok := o.(models.Userable); ok {
+			if u, ok := o.(*models.User); ok {
 				return r.user(deref(u.GetId()))
 			}
-			if g, ok := o.(models.Groupable); ok {
+			if g, ok := o.(*models.Group); ok {
 				return r.group(deref(g.GetId()))
 			}
 			return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	abs "github.com/microsoft/kiota-abstractions-go"
 	khttp "github.com/microsoft/kiota-http-go"
+	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 	igov "github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
@@ -35,6 +36,7 @@ type AlreadyDecidedError struct {
 	GraphRequestID string
 }
 
+// Error implements error.
 func (e *AlreadyDecidedError) Error() string {
 	msg := "request " + e.RequestID + " was already decided"
 	if e.ReviewResult != "" {
@@ -67,39 +69,41 @@ func (s *Service) Stages(ctx context.Context, cred azcore.TokenCredential, reque
 	if err != nil {
 		return nil, err
 	}
-	stages, err := readStages(ctx, c.IdentityGovernance().EntitlementManagement(), requestID)
+	stages, err := readStages(ctx, c, requestID)
 	return stages, err
 }
 
-type emBuilder = igov.EntitlementManagementRequestBuilder
-
-func readStages(ctx context.Context, em *emBuilder, requestID string) ([]ApprovalStageInfo, error) {
-	page, err := nonEmpty(em.AccessPackageAssignmentApprovals().ByApprovalId(requestID).Stages().Get(ctx, nil))
-	if err != nil {
-		switch {
-		case graph.IsForbidden(err):
-			return nil, notApprover(requestID, graph.Wrap("read approval stages", err))
-		case graph.IsNotFound(err):
-			return nil, fmt.Errorf("approval %s: %w", requestID, ErrNotFound)
+func readStages(ctx context.Context, c *msgraphsdk.GraphServiceClient, requestID string) ([]ApprovalStageInfo, error) {
+	page, err := nonEmpty(c.IdentityGovernance().EntitlementManagement().AccessPackageAssignmentApprovals().ByApprovalId(requestID).Stages().Get(ctx, nil))
+	if err == nil {
+		var out []ApprovalStageInfo
+		err = graph.Each(ctx, c, "read approval stages", page, models.CreateApprovalStageCollectionResponseFromDiscriminatorValue,
+			func(st models.ApprovalStageable) error {
+				info := ApprovalStageInfo{
+					ID: deref(st.GetId()), Number: len(out) + 1, Status: deref(st.GetStatus()),
+					AssignedToMe: deref(st.GetAssignedToMe()), ReviewResult: deref(st.GetReviewResult()),
+					Justification: deref(st.GetJustification()),
+				}
+				if by := st.GetReviewedBy(); by != nil {
+					info.ReviewedBy = deref(by.GetDisplayName())
+				}
+				if t := st.GetReviewedDateTime(); t != nil {
+					info.ReviewedAt = t.UTC()
+				}
+				out = append(out, info)
+				return nil
+			})
+		if err == nil {
+			return out, nil
 		}
-		return nil, graph.Wrap("read approval stages", err)
 	}
-	var out []ApprovalStageInfo
-	for i, st := range page.GetValue() {
-		info := ApprovalStageInfo{
-			ID: deref(st.GetId()), Number: i + 1, Status: deref(st.GetStatus()),
-			AssignedToMe: deref(st.GetAssignedToMe()), ReviewResult: deref(st.GetReviewResult()),
-			Justification: deref(st.GetJustification()),
-		}
-		if by := st.GetReviewedBy(); by != nil {
-			info.ReviewedBy = deref(by.GetDisplayName())
-		}
-		if t := st.GetReviewedDateTime(); t != nil {
-			info.ReviewedAt = t.UTC()
-		}
-		out = append(out, info)
+	switch {
+	case graph.IsForbidden(err):
+		return nil, notApprover(requestID, graph.Wrap("read approval stages", err))
+	case graph.IsNotFound(err):
+		return nil, fmt.Errorf("approval %s: %w", requestID, ErrNotFound)
 	}
-	return out, nil
+	return nil, graph.Wrap("read approval stages", err)
 }
 
 // Decide records an approve or deny decision as the approver whose on-behalf-of credential cred
@@ -123,7 +127,7 @@ func (s *Service) Decide(ctx context.Context, cred azcore.TokenCredential, reque
 		return Decision{}, err
 	}
 	em := c.IdentityGovernance().EntitlementManagement()
-	stages, err := readStages(ctx, em, requestID)
+	stages, err := readStages(ctx, c, requestID)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -167,7 +171,7 @@ func (s *Service) Decide(ctx context.Context, cred azcore.TokenCredential, reque
 		switch {
 		case graph.IsConflict(err):
 			// Someone decided between our read and our write: read again to say who.
-			after, rerr := readStages(ctx, em, requestID)
+			after, rerr := readStages(ctx, c, requestID)
 			if rerr != nil {
 				after = nil
 			}
@@ -339,7 +343,7 @@ func (s *Service) RemoveAssignment(ctx context.Context, cred azcore.TokenCredent
 	created, err := nonEmpty(c.IdentityGovernance().EntitlementManagement().AssignmentRequests().Post(ctx, req, nil))
 	if err != nil {
 		if graph.IsForbidden(err) {
-			return "", fmt.Errorf("remove assignment %s: %w", assignmentID, ErrForbidden)
+			return "", fmt.Errorf("remove assignment %s: %w: %w", assignmentID, ErrForbidden, graph.Wrap("remove assignment", err))
 		}
 		return "", graph.Wrap("remove assignment", err)
 	}
@@ -407,7 +411,7 @@ func (s *Service) AdminAdd(ctx context.Context, cred azcore.TokenCredential, in 
 	created, err := nonEmpty(c.IdentityGovernance().EntitlementManagement().AssignmentRequests().Post(ctx, req, nil))
 	if err != nil {
 		if graph.IsForbidden(err) {
-			return Request{}, fmt.Errorf("assign %s: %w", in.AccessPackageID, ErrForbidden)
+			return Request{}, fmt.Errorf("assign %s: %w: %w", in.AccessPackageID, ErrForbidden, graph.Wrap("assign access package", err))
 		}
 		return Request{}, graph.Wrap("assign access package", err)
 	}

@@ -56,7 +56,7 @@ func (s *Service) SearchUsers(ctx context.Context, term string, limit int) ([]Pe
 	page, err := nonEmpty(s.g.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
 		Headers: eventual(),
 		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
-			Search: &q, Top: &top, Select: personSelect, Count: ptr(true),
+			Search: &q, Top: &top, Select: personSelect,
 		},
 	}))
 	if err != nil {
@@ -110,7 +110,7 @@ func (s *Service) SearchGroups(ctx context.Context, term string, limit int) ([]D
 	page, err := nonEmpty(s.g.Groups().Get(ctx, &groups.GroupsRequestBuilderGetRequestConfiguration{
 		Headers: eventual(),
 		QueryParameters: &groups.GroupsRequestBuilderGetQueryParameters{
-			Search: &q, Top: &top, Count: ptr(true),
+			Search: &q, Top: &top,
 			Select: []string{"id", "displayName", "description", "mail", "resourceProvisioningOptions"},
 		},
 	}))
@@ -209,7 +209,7 @@ func (s *Service) SearchApplications(ctx context.Context, term string, limit int
 	page, err := nonEmpty(s.g.ServicePrincipals().Get(ctx, &serviceprincipals.ServicePrincipalsRequestBuilderGetRequestConfiguration{
 		Headers: eventual(),
 		QueryParameters: &serviceprincipals.ServicePrincipalsRequestBuilderGetQueryParameters{
-			Search: &q, Top: &top, Count: ptr(true),
+			Search: &q, Top: &top,
 			Select: []string{"id", "appId", "displayName", "description", "appRoles", "tags"},
 		},
 	}))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -202,7 +203,7 @@ func newEnv(t *testing.T, mods ...envOption) *env {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	opts := entitlement.ServiceOptions{
-		Graph: app, Store: st, TenantID: sandbox.TenantID,
+		Graph: app, Store: st, TenantID: sandbox.TenantID, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		DelegatedClient: func(_ context.Context, cred azcore.TokenCredential) (*msgraphsdk.GraphServiceClient, error) {
 			o := gopts
 			o.Credential = cred

@@ -276,7 +276,7 @@ func (s *Service) ensureConnectedOrg(ctx context.Context, p *Partner, ownerOID s
 	}
 	p.ConnectedOrganizationID = deref(org.GetId())
 	for _, src := range org.GetIdentitySources() {
-		if t, ok := src.(models.AzureActiveDirectoryTenantable); ok && p.TenantID == "" {
+		if t, ok := src.(*models.AzureActiveDirectoryTenant); ok && p.TenantID == "" {
 			p.TenantID = deref(t.GetTenantId())
 		}
 	}
@@ -319,11 +319,11 @@ func (s *Service) findConnectedOrg(ctx context.Context, p Partner) (models.Conne
 func orgMatches(o models.ConnectedOrganizationable, p Partner) bool {
 	for _, src := range o.GetIdentitySources() {
 		switch t := src.(type) {
-		case models.AzureActiveDirectoryTenantable:
+		case *models.AzureActiveDirectoryTenant:
 			if p.TenantID != "" && strings.EqualFold(deref(t.GetTenantId()), p.TenantID) {
 				return true
 			}
-		case models.DomainIdentitySourceable:
+		case *models.DomainIdentitySource:
 			if p.Domain != "" && strings.EqualFold(deref(t.GetDomainName()), p.Domain) {
 				return true
 			}

@@ -140,7 +140,7 @@ func toRequest(r models.AccessPackageAssignmentRequestable, sc *Scenario) Reques
 	}
 	for _, a := range r.GetAnswers() {
 		ans := Answer{Value: deref(a.GetDisplayValue())}
-		if s, ok := a.(models.AccessPackageAnswerStringable); ok && ans.Value == "" {
+		if s, ok := a.(*models.AccessPackageAnswerString); ok && ans.Value == "" {
 			ans.Value = deref(s.GetValue())
 		}
 		if q := a.GetAnsweredQuestion(); q != nil {

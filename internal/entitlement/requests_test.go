@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"guestpass/internal/entitlement"
+	"guestpass/internal/graph"
 	"guestpass/internal/sandbox"
 	"guestpass/internal/store"
 )
@@ -35,10 +36,16 @@ func (e *env) create(t *testing.T, sc entitlement.Scenario) entitlement.Scenario
 
 func (e *env) request(t *testing.T, sc entitlement.Scenario, guest string) string {
 	t.Helper()
+	pol, err := e.app.IdentityGovernance().EntitlementManagement().AssignmentPolicies().ByAccessPackageAssignmentPolicyId(sc.PolicyID).
+		Get(graph.WithOperation(context.Background(), "test"), nil)
+	if err != nil || len(pol.GetQuestions()) == 0 {
+		t.Fatalf("policy questions: %v", err)
+	}
+	q := pol.GetQuestions()[0]
 	id, err := e.sb.SubmitGuestRequest(sandbox.GuestRequest{GuestEmail: guest, AccessPackageID: sc.AccessPackageID,
 		Justification: "Working with " + sc.Name, Answers: []any{
 			map[string]any{"@odata.type": "#microsoft.graph.accessPackageAnswerString", "value": "Apollo", "displayValue": "Apollo",
-				"answeredQuestion": map[string]any{"@odata.type": "#microsoft.graph.accessPackageTextInputQuestion", "text": "Which project?"}},
+				"answeredQuestion": map[string]any{"@odata.type": "#microsoft.graph.accessPackageTextInputQuestion", "id": *q.GetId(), "text": *q.GetText()}},
 		}})
 	if err != nil {
 		t.Fatalf("guest request: %v", err)
@@ -284,5 +291,14 @@ func TestDecideThreeStages(t *testing.T) {
 	st, _ := e.svc.RequestState(ctx, reqID)
 	if st.State == entitlement.RequestPendingApproval {
 		t.Errorf("still pending after three approvals: %+v", st)
+	}
+	stages, err := e.svc.Stages(ctx, e.as(sandbox.UserAlex), reqID)
+	if err != nil || len(stages) != 3 {
+		t.Fatalf("stages = %+v, %v", stages, err)
+	}
+	for i, s := range stages {
+		if s.Number != i+1 || !strings.EqualFold(s.ReviewResult, "Approved") || s.ReviewedBy == "" {
+			t.Errorf("stage %d = %+v", i+1, s)
+		}
 	}
 }

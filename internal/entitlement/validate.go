@@ -38,12 +38,14 @@ type ValidationError struct {
 	Message string
 }
 
+// Error implements error.
 func (e *ValidationError) Error() string { return e.Field + ": " + e.Message }
 
 // ValidationErrors is every problem found in one input; errors.As finds it, and each element is a
 // *ValidationError.
 type ValidationErrors []*ValidationError
 
+// Error implements error, listing every problem.
 func (v ValidationErrors) Error() string {
 	parts := make([]string, len(v))
 	for i, e := range v {
@@ -125,7 +127,7 @@ func NormalizeEmail(s string) (string, error) {
 
 func textLen(s string) int { return utf8.RuneCountInString(s) }
 
-// checkText validates a required or optional display string.
+// text validates a required or optional display string.
 func (v *validator) text(field, s string, required bool, maxLen int) {
 	switch {
 	case required && strings.TrimSpace(s) == "":

@@ -44,6 +44,7 @@ type observer struct {
 	onCall func(Call)
 }
 
+// RoundTrip implements http.RoundTripper.
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := o.next.RoundTrip(req)

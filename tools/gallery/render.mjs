@@ -172,14 +172,16 @@ fs.writeFileSync(path.join(outDir, 'README.md'), readme);
 
 if (opts.expect) {
   const dir = path.resolve(opts.expect);
+  const label = path.relative(path.join(here, '../..'), dir) || dir;
   const stale = [];
   const committed = fs.existsSync(path.join(dir, 'README.md')) ? fs.readFileSync(path.join(dir, 'README.md'), 'utf8') : null;
   if (committed !== readme) stale.push('README.md differs from the generated page (a card, the catalog or the renderer changed)');
   const pngs = new Set(fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.png')) : []);
   for (const name of golden.keys()) if (!pngs.has(`${name}.png`)) stale.push(`${name}.png is missing`);
   for (const f of pngs) if (!golden.has(f.slice(0, -'.png'.length))) stale.push(`${f} has no golden card`);
-  for (const s of stale) problems.push(`${path.relative(process.cwd(), dir) || dir}: ${s}`);
-  if (stale.length > 0) problems.push('docs/cards is out of date: run bash tools/gallery/check.sh --write and commit the result');
+  if (!fs.existsSync(dir)) stale.splice(0, stale.length, 'does not exist');
+  for (const s of stale) problems.push(`${label}: ${s}`);
+  if (stale.length > 0) problems.push(`${label} is out of date: run bash tools/gallery/check.sh --write and commit the result`);
 }
 if (problems.length > 0) fail();
 console.log(`adaptivecards ${acVersion}: rendered ${golden.size} cards to ${outDir} (${(total / 1024).toFixed(0)} KiB of PNG) in ${((Date.now() - started) / 1000).toFixed(1)} s`);

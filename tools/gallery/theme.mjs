@@ -87,9 +87,9 @@ a.ac-anchor, #card a { color: #6264A7; text-decoration: none; }
 #card p { margin: 0; }
 /* Fact titles take the width they need up to the host config's maxWidth, so "Stage 1" next to a
    long value stays on one line instead of being squeezed to its longest word. */
-#card .ac-fact-title { width: max-content; }
-/* Styled containers (status banners, table headers) get Teams' rounded corners. */
-#card .ac-container { border-radius: 4px; }
+#card .ac-fact-title .ac-textBlock { width: max-content; max-width: ${hostConfig.factSet.title.maxWidth}px; }
+/* Top-level styled containers (status banners) get rounded corners; table cells stay square. */
+#card .ac-adaptiveCard > .ac-container { border-radius: 4px; }
 #card ul, #card ol { margin: 0; padding-left: 20px; }
 
 .ac-pushButton {

@@ -1,0 +1,309 @@
+// Package onboarding lets sponsors invite guests to a scenario and follows each guest from the
+// link to access and expiry.
+//
+// Inviting: the invite form (from a scenario's result card, `invite`, or `/invite a@x.com
+// --scenario Name`) takes up to 50 addresses. Delivery is an email from the sponsor's own mailbox
+// (shown first; the Send click is an Action.Execute carrying the sponsor's Teams SSO token, which
+// is validated and exchanged on-behalf-of, so Graph sends the mail as the sponsor), a link card the
+// sponsor forwards, or, only where the scenario opts in, a B2B invitation made with the sponsor's
+// delegated token. The bot never grants access itself: guests request access in My Access, so the
+// scenario's approval applies.
+//
+// A batch runs after the click's answer and updates the progress card in place. Each guest is
+// recorded in the store (a per-guest ledger entry and the onboarding row) before anything is sent
+// and marked after, so a restarted or repeated Send resumes where the batch stopped and never
+// sends a guest a second message; a guest whose send was interrupted mid-call is reported, not
+// resent.
+//
+// Following: the worker (Run, on the replica holding the "onboarding.follower" lease) reads
+// requests and assignments app-only and moves each onboarding through link sent → requested →
+// approved/denied → delivered → expiring → expired/removed. The sponsor is told once when access
+// is delivered or denied and gets the expiry card once before access ends. `guests` lists the
+// sponsor's guests; removal uses the sponsor's (or an admin's) delegated token.
+package onboarding
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/infracloudio/msbotbuilder-go/schema"
+
+	"guestpass/internal/authz"
+	"guestpass/internal/botframework"
+	"guestpass/internal/cards"
+	"guestpass/internal/entitlement"
+	"guestpass/internal/router"
+	"guestpass/internal/sso"
+	"guestpass/internal/store"
+)
+
+// Defaults for Deps fields left zero.
+const (
+	DefaultDailyLimit     = 100
+	DefaultExpiryNotice   = 7 * 24 * time.Hour
+	DefaultPollInterval   = time.Minute
+	DefaultServiceURL     = "https://smba.trafficmanager.net/teams/"
+	DefaultConnectionName = "guestpass-sso"
+
+	// leaseName is the store lease only the following replica holds.
+	leaseName = "onboarding.follower"
+	// clickBudget bounds the token exchange of a click so the invoke is answered in time.
+	clickBudget = 12 * time.Second
+	// draftTTL is how long an unsent invitation draft (and a finished batch's ledger) is kept.
+	draftTTL = 7 * 24 * time.Hour
+	// batchLease is how long one batch run holds its lease without renewing it (it renews after
+	// every guest); a replica that died mid-batch frees the batch after this long.
+	batchLease = 2 * time.Minute
+)
+
+// RoleResolver resolves a user's guestpass roles; *authz.Resolver implements it.
+type RoleResolver interface {
+	Roles(ctx context.Context, tenantID, userOID string) (authz.Roles, error)
+}
+
+// Connector is the part of the Bot Connector client onboarding uses (*botframework.Connector).
+type Connector interface {
+	Send(ctx context.Context, serviceURL, conversationID string, act *botframework.Outgoing) (string, error)
+	Update(ctx context.Context, serviceURL, conversationID, activityID string, act *botframework.Outgoing) error
+	CreateConversation(ctx context.Context, serviceURL string, p botframework.ConversationParameters) (botframework.ConversationResource, error)
+}
+
+// SSOSettings describe the sign-in request sent to a click that needs the sponsor's delegated
+// token but carries none.
+type SSOSettings struct {
+	// ConnectionName is the loginRequest's connectionName (Teams requires it non-empty).
+	ConnectionName string
+	// Resource is the token exchange resource, api://botid-{SSO app id}.
+	Resource string
+	// ProviderID is the optional tokenExchangeResource.providerId.
+	ProviderID string
+	// SignInURL is the fallback sign-in button's target when silent SSO cannot be used.
+	SignInURL string
+}
+
+// Deps are the collaborators and settings of the onboarding feature.
+type Deps struct {
+	Store     store.Store
+	Service   *entitlement.Service
+	Roles     RoleResolver
+	Connector Connector
+	// Validator and Exchanger turn a click's SSO token into the sponsor's Graph credential.
+	Validator *sso.Validator
+	Exchanger *sso.Exchanger
+	// LocalToken, set only in local mode with the sandbox tenant, issues the clicking user's SSO
+	// token; it is then validated and exchanged exactly as in production.
+	LocalToken func(ctx context.Context, tenantID, userOID string) (string, error)
+	SSO        SSOSettings
+
+	// TenantID is the bot's tenant. BotID is the bot's channel id ("28:<appId>"), needed to
+	// message sponsors without a stored conversation at ServiceURL (default DefaultServiceURL).
+	TenantID   string
+	BotID      string
+	ServiceURL string
+	// Organisation names the inviting organisation in mails and link cards.
+	Organisation string
+
+	// DailyLimit is INVITE_DAILY_LIMIT: guests one sponsor may invite in 24 hours (default 100).
+	DailyLimit int
+	// ExpiryNotice is how long before an assignment ends the sponsor gets the expiry card
+	// (default 7 days).
+	ExpiryNotice time.Duration
+	// PollInterval is how often the worker follows onboardings (default 1 minute).
+	PollInterval time.Duration
+	// Holder identifies this replica for leases; default hostname + random.
+	Holder string
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Onboarding is the feature. Build it with New.
+type Onboarding struct {
+	d   Deps
+	log *slog.Logger
+	now func() time.Time
+
+	// Batches run after the click's answer; Shutdown stops and waits for them.
+	bg       sync.WaitGroup
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+
+	// afterGuest, when set (tests), runs after each guest of a batch is recorded.
+	afterGuest func(i int)
+}
+
+// New validates d and returns the feature.
+func New(d Deps) (*Onboarding, error) {
+	switch {
+	case d.Store == nil:
+		return nil, errors.New("onboarding: Store is required")
+	case d.Service == nil:
+		return nil, errors.New("onboarding: Service is required")
+	case d.Roles == nil:
+		return nil, errors.New("onboarding: Roles is required")
+	case d.Connector == nil:
+		return nil, errors.New("onboarding: Connector is required")
+	case d.Validator == nil || d.Exchanger == nil:
+		return nil, errors.New("onboarding: the SSO Validator and Exchanger are required")
+	case d.TenantID == "":
+		return nil, errors.New("onboarding: TenantID is required")
+	case d.BotID == "":
+		return nil, errors.New("onboarding: BotID is required")
+	case d.SSO.Resource == "":
+		return nil, errors.New("onboarding: the SSO resource (api://botid-…) is required")
+	case d.SSO.SignInURL == "" && d.LocalToken == nil:
+		return nil, errors.New("onboarding: the fallback sign-in URL is required")
+	case d.DailyLimit < 0:
+		return nil, errors.New("onboarding: DailyLimit must not be negative")
+	}
+	if d.SSO.ConnectionName == "" {
+		d.SSO.ConnectionName = DefaultConnectionName
+	}
+	if d.ServiceURL == "" {
+		d.ServiceURL = DefaultServiceURL
+	}
+	if d.DailyLimit == 0 {
+		d.DailyLimit = DefaultDailyLimit
+	}
+	if d.ExpiryNotice <= 0 {
+		d.ExpiryNotice = DefaultExpiryNotice
+	}
+	if d.PollInterval <= 0 {
+		d.PollInterval = DefaultPollInterval
+	}
+	if d.Holder == "" {
+		host, _ := os.Hostname()
+		d.Holder = host + "-" + randomID(6)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	o := &Onboarding{d: d, log: d.Logger.With("component", "onboarding"), now: d.Now}
+	o.bgCtx, o.bgCancel = context.WithCancel(context.Background())
+	return o, nil
+}
+
+// Run follows onboardings (while holding the lease) until ctx ends.
+func (o *Onboarding) Run(ctx context.Context) {
+	t := time.NewTicker(o.d.PollInterval)
+	defer t.Stop()
+	for {
+		ok, err := o.d.Store.AcquireLease(ctx, leaseName, o.d.Holder, 3*o.d.PollInterval)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			o.log.Warn("acquiring the follower lease failed", "error", err)
+		case ok:
+			if err := o.Poll(ctx); err != nil && ctx.Err() == nil {
+				o.log.Warn("following onboardings failed", "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := o.d.Store.ReleaseLease(rctx, leaseName, o.d.Holder); err != nil {
+				o.log.Warn("releasing the follower lease failed", "error", err)
+			}
+			cancel()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Shutdown stops running batches (cancelling them when ctx ends first) and waits for them. A
+// stopped batch resumes when the sponsor clicks Resume on its progress card.
+func (o *Onboarding) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { o.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		o.bgCancel()
+		<-done
+		return fmt.Errorf("onboarding: shutdown: %w", ctx.Err())
+	}
+}
+
+// personalConversation returns a user's personal conversation with the bot: the stored reference,
+// else a created 1:1 conversation (stored for next time).
+func (o *Onboarding) personalConversation(ctx context.Context, tenantID, oid string) (store.ConversationRef, error) {
+	ref, err := o.d.Store.PersonalConversation(ctx, tenantID, oid)
+	if err == nil {
+		return ref, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return store.ConversationRef{}, fmt.Errorf("conversation of %s: %w", oid, err)
+	}
+	res, err := o.d.Connector.CreateConversation(ctx, o.d.ServiceURL, botframework.ConversationParameters{
+		Bot:      schema.ChannelAccount{ID: o.d.BotID},
+		Members:  []schema.ChannelAccount{{ID: oid, AadObjectID: oid}},
+		TenantID: tenantID,
+	})
+	if err != nil {
+		return store.ConversationRef{}, fmt.Errorf("create conversation with %s: %w", oid, err)
+	}
+	serviceURL := o.d.ServiceURL
+	if res.ServiceURL != "" {
+		serviceURL = res.ServiceURL
+	}
+	ref = store.ConversationRef{ConversationID: res.ID, ConversationType: authz.ConversationPersonal, ServiceURL: serviceURL,
+		TenantID: tenantID, BotID: o.d.BotID, UserAADObjectID: oid}
+	if err := o.d.Store.UpsertConversation(ctx, ref); err != nil {
+		return store.ConversationRef{}, fmt.Errorf("store created conversation: %w", err)
+	}
+	return ref, nil
+}
+
+// notify sends a card to a user's personal conversation.
+func (o *Onboarding) notify(ctx context.Context, tenantID, oid string, card any) error {
+	ref, err := o.personalConversation(ctx, tenantID, oid)
+	if err != nil {
+		return err
+	}
+	if _, err := o.d.Connector.Send(ctx, ref.ServiceURL, ref.ConversationID, botframework.NewCard(card)); err != nil {
+		return fmt.Errorf("send to %s: %w", oid, err)
+	}
+	return nil
+}
+
+// audit appends an audit entry, logging (not failing) when the store refuses it.
+func (o *Onboarding) audit(ctx context.Context, e store.AuditEntry) {
+	if err := o.d.Store.AppendAudit(ctx, e); err != nil {
+		o.log.ErrorContext(ctx, "recording an audit entry failed", "action", e.Action, "error", err)
+	}
+}
+
+// Register routes the feature's commands and card verbs. Call it after the dialogs' Register: it
+// takes over VerbInviteGuests and, through middleware, the wizard verbs of invite cards (data
+// "dialog": "invite"), leaving the scenario wizard's to the dialogs.
+func (o *Onboarding) Register(mux *router.Mux) {
+	mux.HandleCommand("invite", o.onInviteCommand)
+	mux.HandleCommand("guests", o.onGuestsCommand)
+	for verb, h := range map[string]router.Handler{
+		cards.VerbInviteGuests:       o.onInviteVerb,
+		cards.VerbGuestList:          o.onGuestListVerb,
+		cards.VerbGuestRemove:        o.onGuestRemoveVerb,
+		cards.VerbGuestRemoveConfirm: o.onGuestRemoveConfirm,
+		cards.VerbExpirySendLink:     o.onExpirySendLink,
+		cards.VerbExpiryLetExpire:    o.onExpiryLetExpire,
+	} {
+		mux.HandleVerb(verb, h)
+	}
+	mux.Use(o.inviteCardMiddleware)
+}
+
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
