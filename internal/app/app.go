@@ -1,7 +1,9 @@
 // Package app wires guestpass together from a validated config.Config: the store, the channel
 // token validator, the outbound connector and its credential, the Graph backend (the in-process
-// sandbox tenant in sandbox mode), the router with its handlers, and the HTTP server. Run serves
-// until the context ends and then shuts everything down in order.
+// sandbox tenant in sandbox mode), the domain services (entitlement management, role resolution,
+// SSO), the conversation features (scenario dialogs, approvals, onboarding) with their workers,
+// the router, and the HTTP server. Run serves until the context ends and then shuts everything
+// down in order.
 package app
 
 import (
@@ -12,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -26,8 +29,9 @@ import (
 	"guestpass/internal/store"
 )
 
-// Maintenance schedule for de-duplication claims: Teams re-sends within minutes, so a day of
-// claims is far more than enough and keeps the table small.
+// Maintenance schedule: de-duplication claims are kept a day (Teams re-sends within minutes, so
+// that is far more than enough and keeps the table small); expired dialogs and key/value entries
+// are deleted on the same tick.
 const (
 	claimRetention = 24 * time.Hour
 	pruneEvery     = time.Hour
@@ -59,6 +63,7 @@ type App struct {
 	mux       *router.Mux
 	server    *server.Server
 	graph     GraphBackend
+	features  features
 	closers   []func(context.Context) error
 }
 
@@ -139,6 +144,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 		}
 	}
 
+	if a.features, err = a.buildFeatures(a.graph); err != nil {
+		return nil, err
+	}
+
 	a.mux = router.New()
 	a.mux.Use(router.Logging(), reportFailures, router.Recover(), router.IdentityContext())
 	a.registerHandlers()
@@ -200,15 +209,19 @@ func (a *App) startGraph() (GraphBackend, error) {
 		return GraphBackend{}, fmt.Errorf("sandbox tenant: %w", err)
 	}
 	a.closers = append(a.closers, sb.Close)
-	a.log.Info("sandbox tenant started", "graph_url", sb.GraphURL(), "state", a.cfg.SandboxState)
+	endpoint, err := WriteSandboxEndpoint(a.cfg.SandboxState, sb)
+	if err != nil {
+		return GraphBackend{}, err
+	}
+	a.closers = append(a.closers, func(context.Context) error { return RemoveSandboxEndpoint(a.cfg.SandboxState, sb.BaseURL()) })
+	a.log.Info("sandbox tenant started", "sandbox_url", sb.BaseURL(), "graph_url", sb.GraphURL(),
+		"state", a.cfg.SandboxState, "endpoint_file", endpoint)
 	return GraphBackend{
 		BaseURL:       sb.GraphURL(),
 		AuthorityHost: sb.AuthorityHost(),
 		TenantID:      sb.TenantID(),
-		HTTPClient: &http.Client{Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: sb.CertPool()},
-		}},
-		Sandbox: sb,
+		HTTPClient:    sb.HTTPClient(),
+		Sandbox:       sb,
 	}, nil
 }
 
@@ -237,11 +250,22 @@ func (a *App) Run(ctx context.Context) error {
 	return err
 }
 
-// background runs the maintenance loops until ctx ends.
+// background runs the workers and the maintenance loop until ctx ends, and returns only when
+// every worker has stopped, so the store is not closed under them.
 func (a *App) background(ctx context.Context) {
+	var wg sync.WaitGroup
+	workers := []func(context.Context){a.features.approvals.Run, a.features.onboarding.Run}
 	if a.validator != nil {
-		go a.validator.Run(ctx)
+		workers = append(workers, a.validator.Run)
 	}
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w(ctx)
+		}()
+	}
+	defer wg.Wait()
 	t := time.NewTicker(pruneEvery)
 	defer t.Stop()
 	for {
@@ -249,12 +273,29 @@ func (a *App) background(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := a.store.PruneActivities(ctx, time.Now().Add(-claimRetention))
-			if err != nil && ctx.Err() == nil {
-				a.log.Warn("pruning activity claims failed", "error", err)
-			} else if n > 0 {
-				a.log.Debug("pruned activity claims", "count", n)
-			}
+			a.prune(ctx, time.Now())
+		}
+	}
+}
+
+// prune deletes what the store no longer needs: old de-duplication claims, expired dialogs and
+// expired key/value entries.
+func (a *App) prune(ctx context.Context, now time.Time) {
+	steps := []struct {
+		what string
+		run  func() (int64, error)
+	}{
+		{"activity claims", func() (int64, error) { return a.store.PruneActivities(ctx, now.Add(-claimRetention)) }},
+		{"expired dialogs", func() (int64, error) { return a.store.PruneDialogs(ctx, now) }},
+		{"expired key/value entries", func() (int64, error) { return a.store.PruneKV(ctx, now) }},
+	}
+	for _, s := range steps {
+		n, err := s.run()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Warn("pruning failed", "what", s.what, "error", err)
+		case n > 0:
+			a.log.Debug("pruned", "what", s.what, "count", n)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"guestpass/internal/app"
 	"guestpass/internal/botframework"
+	"guestpass/internal/cards"
 	"guestpass/internal/config"
 	"guestpass/internal/testkit"
 )
@@ -173,6 +175,126 @@ func TestLocalModeServesThePlayground(t *testing.T) {
 	}
 }
 
+// localApp starts the bot in local mode against a fresh sandbox in dir.
+func localApp(t *testing.T, dir string, env map[string]string) (*app.App, string) {
+	t.Helper()
+	m := map[string]string{
+		"PORT":          "0",
+		"DATABASE_URL":  filepath.Join(dir, "guestpass.db"),
+		"SANDBOX_STATE": filepath.Join(dir, "sandbox.json"),
+	}
+	for k, v := range env {
+		m[k] = v
+	}
+	cfg, err := config.Load(envOf(m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startedApp(t, cfg, app.Options{})
+}
+
+// cardJSON returns the single Adaptive Card a connector call carries, as JSON.
+func cardJSON(t *testing.T, call testkit.Call) string {
+	t.Helper()
+	if call.Activity.Text != "" || len(call.Activity.Attachments) != 1 ||
+		call.Activity.Attachments[0].ContentType != botframework.ContentTypeAdaptiveCard {
+		t.Fatalf("answer %s is not exactly one Adaptive Card", call.Body)
+	}
+	raw, err := json.Marshal(call.Activity.Attachments[0].Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
+
+func TestLocalModeWiresEveryFeature(t *testing.T) {
+	dir := t.TempDir()
+	a, url := localApp(t, dir, map[string]string{"APPROVAL_POLL_INTERVAL": "1s"})
+	fake := testkit.NewConnector(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// help: the Playground's default user (Alex Wilber) is a sponsor and admin in the sandbox
+	// (the seeded groups are the defaults), so the scenario and invitation commands are listed;
+	// commands no feature answers yet are not.
+	if got := post(t, url, testkit.PersonalMessage(fake.ServiceURL, "help"), ""); got != http.StatusOK {
+		t.Fatalf("help = %d", got)
+	}
+	call, err := fake.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := cardJSON(t, call)
+	for _, want := range []string{"scenario new", "scenarios", "invite", "guests"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help card does not list %q: %s", want, help)
+		}
+	}
+	if strings.Contains(help, "audit") {
+		t.Errorf("help card lists a command nothing answers: %s", help)
+	}
+
+	// The scenario wizard answers its alias with its first card, the template picker.
+	if got := post(t, url, testkit.PersonalMessage(fake.ServiceURL, "new scenario"), ""); got != http.StatusOK {
+		t.Fatalf("new scenario = %d", got)
+	}
+	if call, err = fake.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if wizard := cardJSON(t, call); !strings.Contains(wizard, cards.VerbWizardTemplate) {
+		t.Fatalf("new scenario answered %s, want the template picker", wizard)
+	}
+
+	// The approvals worker polls the sandbox's pending requests app-only.
+	sb := a.Graph().Sandbox
+	const poll = "GET /v1.0/identityGovernance/entitlementManagement/assignmentRequests"
+	for sb.Calls()[poll] == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the approvals worker never polled; calls %v", sb.Calls())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+
+	// The sandbox advertises itself for `bot guest`, which reaches its control endpoint.
+	ep, err := app.FindSandbox(filepath.Join(dir, "sandbox.json"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.URL != sb.BaseURL() {
+		t.Fatalf("advertised sandbox %q, running at %q", ep.URL, sb.BaseURL())
+	}
+	_, err = app.SubmitGuestRequest(ctx, app.GuestOptions{
+		Email: "guest@contoso.com", Package: "0badc0de-0000-4000-8000-000000000000",
+		StatePath: filepath.Join(dir, "sandbox.json"),
+	})
+	if err == nil || !strings.Contains(err.Error(), "must reference an existing access package") {
+		t.Fatalf("guest request for an unknown package: %v", err)
+	}
+}
+
+func TestPlayGuestValidatesInput(t *testing.T) {
+	tests := []struct {
+		name string
+		o    app.GuestOptions
+		want string
+	}{
+		{"bad email", app.GuestOptions{Email: "guest", Package: "x"}, "not an email address"},
+		{"display-name email", app.GuestOptions{Email: "Guest <g@contoso.com>", Package: "x"}, "not an email address"},
+		{"no package", app.GuestOptions{Email: "g@contoso.com"}, "--package is required"},
+		{"no sandbox", app.GuestOptions{Email: "g@contoso.com", Package: "x", StatePath: "/nonexistent/sandbox.json"}, "no running sandbox found"},
+		{"http sandbox", app.GuestOptions{Email: "g@contoso.com", Package: "x", SandboxURL: "http://127.0.0.1:1"}, "not an https URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := app.SubmitGuestRequest(context.Background(), tt.o)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
 // staticToken is a fixed outbound credential standing in for Entra.
 type staticToken string
 
@@ -183,7 +305,9 @@ func (s staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azco
 func TestAuthenticatedModeRequiresChannelTokens(t *testing.T) {
 	dir := t.TempDir()
 	issuer := testkit.NewChannelIssuer(t)
+	entra := refusingEntra(t)
 	cfg, err := config.Load(envOf(map[string]string{
+		"AZURE_AUTHORITY_HOST":    entra.URL + "/",
 		"MicrosoftAppId":          appID,
 		"MicrosoftAppPassword":    "secret",
 		"MicrosoftAppTenantId":    tenantID,
@@ -196,7 +320,7 @@ func TestAuthenticatedModeRequiresChannelTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake := testkit.NewConnector(t, testkit.WithRequiredAuthorization("Bearer connector-token"))
-	a, url := startedApp(t, cfg, app.Options{ConnectorCredential: staticToken("connector-token")})
+	a, url := startedApp(t, cfg, app.Options{ConnectorCredential: staticToken("connector-token"), HTTPClient: entra.Client()})
 
 	msg := testkit.PersonalMessage(fake.ServiceURL, "help")
 	msg.ChannelData.Tenant.ID, msg.Conversation.TenantID = tenantID, tenantID
@@ -219,6 +343,11 @@ func TestAuthenticatedModeRequiresChannelTokens(t *testing.T) {
 	if call.Status != http.StatusCreated || call.Authorization != "Bearer connector-token" || len(call.Activity.Attachments) != 1 {
 		t.Fatalf("reply: status %d auth %q body %s", call.Status, call.Authorization, call.Body)
 	}
+	// Entra refused the bot's Graph credential, so roles are unknown: help fails closed to what
+	// everyone may run.
+	if help := string(call.Body); strings.Contains(help, "scenario new") || !strings.Contains(help, "help") {
+		t.Fatalf("help without resolvable roles lists %s", help)
+	}
 	if got := get(t, url+"/readyz"); got != http.StatusOK {
 		t.Fatalf("/readyz after keys loaded = %d", got)
 	}
@@ -235,6 +364,19 @@ func TestNewFailsOnUnusableStore(t *testing.T) {
 	if _, err := app.New(context.Background(), cfg, app.Options{Logger: slog.New(slog.DiscardHandler)}); err == nil {
 		t.Fatal("New accepted an unsupported database URL")
 	}
+}
+
+// refusingEntra is an Entra authority that refuses every token request as Entra does for a wrong
+// client secret, so tenant-mode wiring fails fast and closed without a network.
+func refusingEntra(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // syncBuffer is a goroutine-safe log sink.

@@ -7,40 +7,46 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"guestpass/internal/authz"
 	"guestpass/internal/botframework"
 	"guestpass/internal/cards"
+	"guestpass/internal/commands"
 	"guestpass/internal/router"
 )
 
-// command is one text command: its route and its line on the help card.
-type command struct {
-	help    cards.Command
-	handler router.Handler
+// wiredCommands are the command words some registered feature answers. Help lists only these,
+// so it never advertises a command the bot would answer with "I don't know".
+var wiredCommands = map[string]bool{
+	"help": true, "scenarios": true, "scenario": true, // help here; the rest: dialogs
+	"invite": true, "guests": true, // onboarding
 }
 
-// commands lists every text command. Later capabilities add theirs here; the help card is built
-// from the same list so it cannot drift from what the router accepts.
-func (a *App) commands() []command {
-	return []command{
-		{cards.Command{Name: "help", Usage: "help", Description: "Show what I can do."}, a.help},
-	}
-}
-
+// registerHandlers routes every feature. Order matters: onboarding takes over the dialogs'
+// invite verb, so it registers after them.
 func (a *App) registerHandlers() {
-	for _, c := range a.commands() {
-		a.mux.HandleCommand(c.help.Name, c.handler)
-	}
+	a.mux.HandleCommand("help", a.help)
+	a.features.dialogs.Register(a.mux)
+	a.features.approvals.Register(a.mux)
+	a.features.onboarding.Register(a.mux)
 	a.mux.HandleActivity(botframework.TypeMessage, a.unknownMessage)
 }
 
-// help answers with the help card (a card only: an activity never mixes text and a card).
+// help answers with the help card listing the commands the sender may run (a card only: an
+// activity never mixes text and a card).
 func (a *App) help(ctx context.Context, t *router.Turn) error {
-	cmds := a.commands()
-	in := cards.HelpInput{Commands: make([]cards.Command, 0, len(cmds))}
-	for _, c := range cmds {
-		in.Commands = append(in.Commands, c.help)
+	roles, err := a.features.roles.Roles(ctx, t.Identity.TenantID, t.Identity.AADObjectID)
+	if err != nil {
+		// Help is harmless: show what everyone may run rather than failing the turn.
+		t.Log.Warn("resolving roles for help failed; showing the commands everyone may run", "error", err)
+		roles = authz.Roles{}
 	}
-	_, err := t.SendCard(ctx, cards.Help(in))
+	in := cards.HelpInput{IsAdmin: roles.Admin && !roles.Guest}
+	for _, s := range commands.Visible(roles) {
+		if wiredCommands[s.Name] {
+			in.Commands = append(in.Commands, cards.Command{Name: s.Path(), Usage: s.Usage(), Description: s.Summary})
+		}
+	}
+	_, err = t.SendCard(ctx, cards.Help(in))
 	return err
 }
 

@@ -48,10 +48,20 @@ const (
 	DefaultGraphBaseURL         = "https://graph.microsoft.com/v1.0"
 	DefaultSSOConnectionName    = "guestpass-sso"
 	DefaultApprovalPollInterval = 30 * time.Second
-	DefaultDialogTTL            = 24 * time.Hour
-	DefaultSandboxAddr          = "127.0.0.1:0"
-	DefaultSandboxState         = "data/sandbox.json"
-	DefaultShutdownTimeout      = 25 * time.Second
+	DefaultApprovalRemindAfter  = 24 * time.Hour
+	DefaultApprovalEscalate     = 48 * time.Hour
+	DefaultInviteDailyLimit     = 100
+	// DefaultSSORedirectURL is the Bot Framework token service's reply URL, which Teams bot SSO
+	// app registrations already list, so the consent fallback needs no extra registration step.
+	DefaultSSORedirectURL  = "https://token.botframework.com/.auth/web/redirect"
+	DefaultDialogTTL       = 24 * time.Hour
+	DefaultSandboxAddr     = "127.0.0.1:0"
+	DefaultSandboxState    = "data/sandbox.json"
+	DefaultShutdownTimeout = 25 * time.Second
+
+	// maxInviteDailyLimit bounds INVITE_DAILY_LIMIT: the limit exists to stop a compromised or
+	// careless sponsor account from mass-mailing, which a huge value would defeat.
+	maxInviteDailyLimit = 10000
 
 	// minApprovalPollInterval keeps a typo ("30ms") from hammering Graph with pending-request polls.
 	minApprovalPollInterval = time.Second
@@ -114,6 +124,9 @@ type Config struct {
 	SSOConnectionName string
 	// SSOResource is the token exchange resource, api://botid-{SSOAppID} by default.
 	SSOResource string
+	// SSORedirectURL is the reply URL of the SSO app that the consent fallback (the sign-in button
+	// shown when silent SSO fails) returns to.
+	SSORedirectURL string
 
 	// AdminGroupID and SponsorGroupID are the Entra groups whose members are admins and sponsors.
 	AdminGroupID   string
@@ -121,6 +134,15 @@ type Config struct {
 
 	// ApprovalPollInterval is how often pending access-package requests are polled.
 	ApprovalPollInterval time.Duration
+	// ApprovalRemindAfter is how long a request waits before its approvers get one reminder;
+	// ApprovalEscalateAfter how long before the sponsor and the admins are told.
+	ApprovalRemindAfter   time.Duration
+	ApprovalEscalateAfter time.Duration
+	// InviteDailyLimit is how many guests one sponsor may invite in 24 hours.
+	InviteDailyLimit int
+	// OrganizationName names the inviting organisation in invitation mails and link cards
+	// (empty: "your organisation"; the sandbox's demo name in sandbox mode).
+	OrganizationName string
 	// DialogTTL is how long an idle multi-turn dialog stays resumable.
 	DialogTTL time.Duration
 
@@ -177,6 +199,8 @@ func Load(getenv func(string) string) (Config, error) {
 		SSOCertificatePassword: getenv("SSO_APP_CERTIFICATE_PASSWORD"),
 		SSOConnectionName:      env("SSO_CONNECTION_NAME"),
 		SSOResource:            env("SSO_RESOURCE"),
+		SSORedirectURL:         env("SSO_REDIRECT_URL"),
+		OrganizationName:       env("ORGANIZATION_NAME"),
 		AdminGroupID:           env("ADMIN_GROUP_ID"),
 		SponsorGroupID:         env("SPONSOR_GROUP_ID"),
 		SandboxAddr:            env("SANDBOX_ADDR"),
@@ -212,6 +236,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return Config{}, &Error{"LOG_LEVEL", fmt.Sprintf("%q is not debug, info, warn or error", v)}
 		}
 	}
+	if v := env("INVITE_DAILY_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxInviteDailyLimit {
+			return Config{}, &Error{"INVITE_DAILY_LIMIT", fmt.Sprintf("%q is not a number from 1 to %d", v, maxInviteDailyLimit)}
+		}
+		c.InviteDailyLimit = n
+	}
 	if v := env("ALLOWED_TENANT_IDS"); v != "" {
 		for _, id := range strings.Split(v, ",") {
 			if id = strings.TrimSpace(id); id != "" {
@@ -225,6 +256,8 @@ func Load(getenv func(string) string) (Config, error) {
 		def  time.Duration
 	}{
 		{"APPROVAL_POLL_INTERVAL", &c.ApprovalPollInterval, DefaultApprovalPollInterval},
+		{"APPROVAL_REMIND_AFTER", &c.ApprovalRemindAfter, DefaultApprovalRemindAfter},
+		{"APPROVAL_ESCALATE_AFTER", &c.ApprovalEscalateAfter, DefaultApprovalEscalate},
 		{"DIALOG_TTL", &c.DialogTTL, DefaultDialogTTL},
 		{"SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, DefaultShutdownTimeout},
 	}
@@ -305,6 +338,9 @@ func (c *Config) applyDefaults() {
 	if c.SSOResource == "" && c.SSOAppID != "" {
 		c.SSOResource = "api://botid-" + c.SSOAppID
 	}
+	if c.SSORedirectURL == "" {
+		c.SSORedirectURL = DefaultSSORedirectURL
+	}
 	// A single-tenant bot serves its own tenant only; restrict activities to it unless the
 	// operator chose a list.
 	if len(c.AllowedTenantIDs) == 0 && c.AppType == SingleTenant && c.AppTenantID != "" {
@@ -318,6 +354,15 @@ func (c *Config) applyDefaults() {
 	}
 	if c.ApprovalPollInterval == 0 {
 		c.ApprovalPollInterval = DefaultApprovalPollInterval
+	}
+	if c.ApprovalRemindAfter == 0 {
+		c.ApprovalRemindAfter = DefaultApprovalRemindAfter
+	}
+	if c.ApprovalEscalateAfter == 0 {
+		c.ApprovalEscalateAfter = DefaultApprovalEscalate
+	}
+	if c.InviteDailyLimit == 0 {
+		c.InviteDailyLimit = DefaultInviteDailyLimit
 	}
 	if c.DialogTTL == 0 {
 		c.DialogTTL = DefaultDialogTTL
@@ -458,6 +503,20 @@ func (c Config) validateCommon() error {
 	if c.ApprovalPollInterval < minApprovalPollInterval {
 		return &Error{"APPROVAL_POLL_INTERVAL", fmt.Sprintf("%s is shorter than %s", c.ApprovalPollInterval, minApprovalPollInterval)}
 	}
+	if c.ApprovalRemindAfter <= 0 {
+		return &Error{"APPROVAL_REMIND_AFTER", fmt.Sprintf("%s is not positive", c.ApprovalRemindAfter)}
+	}
+	// Escalation tells admins that approvers did not act even after the reminder, so it must come
+	// after it.
+	if c.ApprovalEscalateAfter <= c.ApprovalRemindAfter {
+		return &Error{"APPROVAL_ESCALATE_AFTER", fmt.Sprintf("%s is not longer than APPROVAL_REMIND_AFTER (%s)", c.ApprovalEscalateAfter, c.ApprovalRemindAfter)}
+	}
+	if c.InviteDailyLimit < 1 || c.InviteDailyLimit > maxInviteDailyLimit {
+		return &Error{"INVITE_DAILY_LIMIT", fmt.Sprintf("%d is not from 1 to %d", c.InviteDailyLimit, maxInviteDailyLimit)}
+	}
+	if err := checkURL("SSO_REDIRECT_URL", c.SSORedirectURL, false, true); err != nil {
+		return err
+	}
 	if c.DialogTTL <= 0 {
 		return &Error{"DIALOG_TTL", fmt.Sprintf("%s is not positive", c.DialogTTL)}
 	}
@@ -578,9 +637,14 @@ func (c Config) LogValue() slog.Value {
 		slog.String("sso_certificate_password", redact(c.SSOCertificatePassword)),
 		slog.String("sso_connection_name", c.SSOConnectionName),
 		slog.String("sso_resource", c.SSOResource),
+		slog.String("sso_redirect_url", c.SSORedirectURL),
+		slog.String("organization_name", c.OrganizationName),
 		slog.String("admin_group_id", c.AdminGroupID),
 		slog.String("sponsor_group_id", c.SponsorGroupID),
 		slog.Duration("approval_poll_interval", c.ApprovalPollInterval),
+		slog.Duration("approval_remind_after", c.ApprovalRemindAfter),
+		slog.Duration("approval_escalate_after", c.ApprovalEscalateAfter),
+		slog.Int("invite_daily_limit", c.InviteDailyLimit),
 		slog.Duration("dialog_ttl", c.DialogTTL),
 		slog.String("sandbox_addr", c.SandboxAddr),
 		slog.String("sandbox_state", c.SandboxState),

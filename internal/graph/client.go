@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -77,7 +78,10 @@ func init() {
 	})
 }
 
-// NewClient returns a Graph service client for opts.
+// constructMu serialises client construction; see NewClient.
+var constructMu sync.Mutex
+
+// NewClient returns a Graph service client for opts. It is safe for concurrent use.
 func NewClient(opts Options) (*msgraphsdk.GraphServiceClient, error) {
 	if opts.Credential == nil {
 		return nil, errors.New("graph: a credential is required")
@@ -104,6 +108,10 @@ func NewClient(opts Options) (*msgraphsdk.GraphServiceClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph: auth provider: %w", err)
 	}
+	// The SDK's constructors register serializers in kiota's package-level registries without
+	// locking, so building two clients at once (two approvers clicking at the same time) races.
+	constructMu.Lock()
+	defer constructMu.Unlock()
 	adapter, err := msgraphsdk.NewGraphRequestAdapterWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
 		auth, nil, nil, httpClient(opts))
 	if err != nil {

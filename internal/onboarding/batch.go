@@ -211,8 +211,11 @@ func (o *Onboarding) deliver(ctx context.Context, b *batch, email, guestOID, kno
 	}
 	fail := func(what string, err error) cards.GuestResult {
 		msg := what + " failed"
-		if errors.Is(err, entitlement.ErrInvalid) {
+		switch {
+		case errors.Is(err, entitlement.ErrInvalid):
 			msg += ": " + err.Error()
+		case graph.IsForbidden(err):
+			msg += ": Entra refused it for your account (the delegated permission may not be consented)"
 		}
 		o.log.WarnContext(ctx, what+" failed", "error", err, "graph_request_id", graphRequestID(err))
 		last := err.Error()

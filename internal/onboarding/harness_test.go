@@ -114,7 +114,9 @@ func (e *env) start(o botOptions) *bot {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	svc, err := entitlement.NewService(entitlement.ServiceOptions{Graph: e.app, Store: st, TenantID: e.sb.TenantID(), Logger: quiet(), Now: o.now,
-		DelegatedClient: func(_ context.Context, cred azcore.TokenCredential) (*msgraphsdk.GraphServiceClient, error) { return e.newGC(cred) }})
+		DelegatedClient: func(_ context.Context, cred azcore.TokenCredential) (*msgraphsdk.GraphServiceClient, error) {
+			return e.newGC(cred)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -225,22 +225,19 @@ func TestExpiryNoticeAndExtensionLink(t *testing.T) {
 		t.Fatalf("confirm: %s", confirm)
 	}
 	done := b.click(sandbox.UserAdele, map[string]string{cards.KeyVerb: cards.VerbGuestRemoveConfirm, cards.KeyOnboardingID: id}, e.token(sandbox.UserAdele))
-	text := done.cardText(t)
+	// Entra checks Adele's own right: she holds no entitlement-management role on the catalog, so
+	// the sandbox refuses, and nothing changes.
 	row, _ = b.st.GetOnboarding(ctx, row.ID)
-	switch {
-	case strings.Contains(text, "Access removed"):
-		if row.State != store.OnboardingRemoved {
-			t.Fatalf("removed but state %s", row.State)
-		}
-	case strings.Contains(text, "Entra refused"):
-		// The sandbox checks Adele's entitlement-management role; refusal must leave the row alone.
-		if row.State != store.OnboardingExpiring {
-			t.Fatalf("refused removal changed the state to %s", row.State)
-		}
-	default:
-		t.Fatalf("remove: %s", text)
+	if text := done.cardText(t); !contains(text, "Entra refused") || row.State != store.OnboardingExpiring {
+		t.Fatalf("remove as Adele: %s, state %s", text, row.State)
 	}
-	if n := len(mustAudit(t, b.st, "onboarding.remove")); n != 1 {
+	// Patti, an admin and catalog creator, may: the assignment is removed as her.
+	done = b.click(sandbox.UserPatti, map[string]string{cards.KeyVerb: cards.VerbGuestRemoveConfirm, cards.KeyOnboardingID: id}, e.token(sandbox.UserPatti))
+	row, _ = b.st.GetOnboarding(ctx, row.ID)
+	if text := done.cardText(t); !contains(text, "Access removed") || row.State != store.OnboardingRemoved {
+		t.Fatalf("remove as Patti: %s, state %s", text, row.State)
+	}
+	if n := len(mustAudit(t, b.st, "onboarding.remove")); n != 2 {
 		t.Fatalf("remove audit entries = %d", n)
 	}
 }
@@ -351,4 +348,47 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestB2BInvitation: only where the scenario opts in, a B2B invitation made as the sponsor, who
+// becomes the guest's sponsor; a guest already in the directory is not invited again.
+func TestB2BInvitation(t *testing.T) {
+	e := newEnv(t)
+	b := e.start(botOptions{})
+	sc := b.scenario("Partners", sandbox.UserAdele, func(s *entitlement.Scenario) { s.AllowB2BInvitation = true })
+	nonce := randomID(16)
+	preview := b.click(sandbox.UserAdele, formData(nonce, sc.ID, "b2b.new@contoso.com diegos@contoso.com", cards.DeliveryB2B), "").cardText(t)
+	if !contains(preview, "Check the email", "Microsoft invitation") {
+		t.Fatalf("preview: %s", preview)
+	}
+	// Without delegated User.Invite.All consented, Entra refuses the invitation made as Adele; the
+	// bot never falls back to its own app permission.
+	b.click(sandbox.UserAdele, sendData(nonce), e.token(sandbox.UserAdele)).cardText(t)
+	b.wait()
+	ups := e.activities(botframework.OpUpdate, conversationOf(sandbox.UserAdele))
+	if final := ups[len(ups)-1]; !contains(final, "1 refused", "Entra refused it for your account") {
+		t.Fatalf("results without consent: %s", final)
+	}
+
+	e.sb.SetDelegatedScopes(append(append([]string(nil), sandbox.DefaultDelegatedScopes...), "User.Invite.All"))
+	nonce = randomID(16)
+	b.click(sandbox.UserAdele, formData(nonce, sc.ID, "b2b.new@contoso.com diegos@contoso.com", cards.DeliveryB2B), "").cardText(t)
+	e.sb.ResetCalls()
+	b.click(sandbox.UserAdele, sendData(nonce), e.token(sandbox.UserAdele)).cardText(t)
+	b.wait()
+	if got := e.sb.Calls()["POST /v1.0/invitations"]; got != 1 {
+		t.Fatalf("invitations = %d, want 1", got)
+	}
+	ups = e.activities(botframework.OpUpdate, conversationOf(sandbox.UserAdele))
+	if final := ups[len(ups)-1]; !contains(final, "2 sent", "B2B invitation sent", "automatic removal", "Already a guest in your directory") {
+		t.Fatalf("results: %s", final)
+	}
+	rows, err := b.st.ListOnboardings(context.Background(), store.OnboardingQuery{ScenarioID: sc.ID, GuestEmail: "b2b.new@contoso.com"})
+	if err != nil || len(rows) != 1 || rows[0].Channel != store.ChannelB2B || rows[0].GuestOID == "" {
+		t.Fatalf("onboarding: %v %+v", err, rows)
+	}
+	sponsors, err := e.app.Users().ByUserId(rows[0].GuestOID).Sponsors().Get(context.Background(), nil)
+	if err != nil || len(sponsors.GetValue()) != 1 || *sponsors.GetValue()[0].GetId() != sandbox.UserAdele {
+		t.Fatalf("guest's sponsors: %v", err)
+	}
 }

@@ -325,3 +325,16 @@ func TestStartServesHTTPS(t *testing.T) {
 		t.Fatalf("sso-token = %v", tok)
 	}
 }
+
+func TestFindTenantInformationByDomainName(t *testing.T) {
+	sb := newSandbox(t, sandbox.Options{})
+	app := newAPI(t, sb, token(t, appCredential(t, sb)))
+	got := app.must(200, "GET", "/tenantRelationships/findTenantInformationByDomainName(domainName='contoso.com')", nil)
+	if got["tenantId"] != sandbox.ContosoTenantID || got["defaultDomainName"] != sandbox.ContosoDomain {
+		t.Fatalf("tenant information = %v", got)
+	}
+	r := app.do("GET", "/tenantRelationships/findTenantInformationByDomainName(domainName='unknown.example')", nil)
+	if r.status != 404 {
+		t.Fatalf("unknown domain: status %d, want 404", r.status)
+	}
+}

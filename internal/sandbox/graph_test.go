@@ -459,3 +459,29 @@ func isStatus(err error, status int) bool {
 	var se *sandbox.Error
 	return errors.As(err, &se) && se.Status == status
 }
+
+func TestConcurrentDecisionsRecordOnce(t *testing.T) {
+	sb := newSandbox(t, sandbox.Options{})
+	app := appAPI(t, sb)
+	d := provision(t, app, contosoPolicy(stage(singleUser(sandbox.UserMegan), singleUser(sandbox.UserAdele))))
+	reqID, err := sb.SubmitGuestRequest(sandbox.GuestRequest{GuestEmail: "diegos@contoso.com", AccessPackageID: d.packageID, Justification: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	megan, adele := userAPI(t, sb, sandbox.UserMegan), userAPI(t, sb, sandbox.UserAdele)
+	stages, _ := megan.all("/identityGovernance/entitlementManagement/accessPackageAssignmentApprovals/" + reqID + "/stages")
+	path := "/identityGovernance/entitlementManagement/accessPackageAssignmentApprovals/" + reqID + "/stages/" + stages[0]["id"].(string)
+	statuses := make(chan int, 2)
+	for _, c := range []*api{megan, adele} {
+		go func() { statuses <- c.do("PATCH", path, map[string]any{"reviewResult": "Approve"}).status }()
+	}
+	got := []int{<-statuses, <-statuses}
+	slices.Sort(got)
+	if !slices.Equal(got, []int{204, 409}) {
+		t.Fatalf("statuses = %v, want one 204 and one 409", got)
+	}
+	after, _ := megan.all("/identityGovernance/entitlementManagement/accessPackageAssignmentApprovals/" + reqID + "/stages")
+	if after[0]["reviewResult"] != "Approved" || after[0]["reviewedBy"] == nil {
+		t.Fatalf("stage after the race = %v", after[0])
+	}
+}

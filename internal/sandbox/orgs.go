@@ -24,6 +24,24 @@ func (s *Sandbox) knownTenantByID(id string) *knownTenant {
 	return nil
 }
 
+// findTenantByDomain serves tenantRelationships/findTenantInformationByDomainName: the Entra tenant a
+// domain belongs to, which clients need when a domain-only connected organization turns out to be
+// an Entra tenant.
+func (s *Sandbox) findTenantByDomain(c *reqCtx) (int, any, *graphError) {
+	kt := s.knownTenantByDomain(c.params["domain"])
+	if kt == nil {
+		return 0, nil, gerr(http.StatusNotFound, "Request_ResourceNotFound",
+			"Resource '"+c.params["domain"]+"' does not exist or one of its queried reference-property objects are not present.")
+	}
+	return 200, map[string]any{
+		"@odata.context":      s.GraphURL() + "/$metadata#microsoft.graph.tenantInformation",
+		"tenantId":            kt.TenantID,
+		"displayName":         kt.DisplayName,
+		"defaultDomainName":   kt.Domain,
+		"federationBrandName": nil,
+	}, nil
+}
+
 // normalizeIdentitySource validates one identity source. A domainIdentitySource whose domain
 // belongs to a known Entra tenant is stored as that tenant's azureActiveDirectoryTenant source,
 // which is what Entra does (the docs warn clients about it).

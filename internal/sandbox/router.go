@@ -89,6 +89,10 @@ var (
 		app:       []string{pEMRead, pEMWrite, "RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All"},
 		delegated: []string{pEMRead, pEMWrite, "RoleManagement.Read.Directory", "RoleManagement.Read.All", "Directory.Read.All"},
 	}
+	permTenantInfo = &perm{
+		app:       []string{"CrossTenantInformation.ReadBasic.All"},
+		delegated: []string{"CrossTenantInformation.ReadBasic.All"},
+	}
 	permInvite = &perm{
 		app:       []string{"User.Invite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"},
 		delegated: []string{"User.Invite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"},

@@ -50,6 +50,7 @@ func (s *Sandbox) buildRoutes() []route {
 		g(get, "/v1.0/servicePrincipals/{id}/appRoleAssignments", permAppsRead, s.listAppRoleAssignments),
 		g(get, "/v1.0/roleManagement/entitlementManagement/roleAssignments", permRoleAssignmentsRead, s.listEMRoleAssignments),
 		g(post, "/v1.0/invitations", permInvite, s.createInvitation),
+		g(get, "/v1.0/tenantRelationships/findTenantInformationByDomainName(domainName='{domain}')", permTenantInfo, s.findTenantByDomain),
 
 		// Entitlement management: catalogs and resources.
 		g(post, emPath+"/catalogs", permEMWrite, s.createCatalog),

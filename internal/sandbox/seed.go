@@ -163,6 +163,7 @@ var DefaultAppRoles = []string{
 	"Group.ReadWrite.All",
 	"Sites.FullControl.All",
 	"Application.ReadWrite.All",
+	"CrossTenantInformation.ReadBasic.All",
 }
 
 // DefaultDelegatedScopes are the delegated permissions consented for the bot's app: what an

@@ -1,0 +1,329 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+
+	"guestpass/internal/approvals"
+	"guestpass/internal/authz"
+	"guestpass/internal/config"
+	"guestpass/internal/credentials"
+	"guestpass/internal/dialogs"
+	"guestpass/internal/entitlement"
+	"guestpass/internal/graph"
+	"guestpass/internal/onboarding"
+	"guestpass/internal/sandbox"
+	"guestpass/internal/sso"
+)
+
+// playgroundServiceURL is the Agents Playground's mock connector: where local mode reaches users
+// it has no stored conversation with.
+const playgroundServiceURL = "http://localhost:56150/_connector"
+
+// identity is everything that differs between talking to a real tenant and to the sandbox:
+// which app registrations authenticate where, and who the bot is on the channel.
+type identity struct {
+	// graphApp is the app registration that reads and writes Graph app-only.
+	graphApp credentials.Config
+	// ssoApp performs on-behalf-of exchanges; ssoAppID/ssoResource are what SSO tokens are
+	// issued for.
+	ssoApp      credentials.Config
+	ssoAppID    string
+	ssoResource string
+	// authorityHost is where SSO tokens are validated.
+	authorityHost string
+	// botID is the bot's channel account id; serviceURL the connector for users with no stored
+	// conversation.
+	botID      string
+	serviceURL string
+	// adminGroupID and sponsorGroupID name the role groups.
+	adminGroupID, sponsorGroupID string
+	organization                 string
+}
+
+// identityFor decides the identities from the configuration and the Graph backend. With the
+// sandbox, every Graph and SSO identity is the sandbox's app, because only the sandbox's
+// authority issues tokens its Graph accepts.
+func (a *App) identityFor(g GraphBackend) identity {
+	cfg := a.cfg
+	id := identity{
+		adminGroupID:   cfg.AdminGroupID,
+		sponsorGroupID: cfg.SponsorGroupID,
+		organization:   cfg.OrganizationName,
+		botID:          "28:" + cfg.AppID,
+		serviceURL:     approvals.DefaultServiceURL,
+	}
+	if cfg.LocalMode() {
+		// The Playground addresses the bot by its bare id, not Teams' "28:" form.
+		id.botID, id.serviceURL = sandbox.BotAppID, playgroundServiceURL
+	}
+	if g.Sandbox != nil {
+		app := g.Sandbox.AppCredentials()
+		id.graphApp = credentials.Config{
+			AppID:         app.ClientID,
+			AppType:       credentials.SingleTenant,
+			TenantID:      g.TenantID,
+			ClientSecret:  app.ClientSecret,
+			AuthorityHost: g.AuthorityHost,
+			HTTPClient:    g.HTTPClient,
+		}
+		id.ssoApp = id.graphApp
+		id.ssoAppID = app.ClientID
+		id.ssoResource = "api://botid-" + app.ClientID
+		id.authorityHost = g.AuthorityHost
+		if id.adminGroupID == "" {
+			id.adminGroupID = sandbox.GroupAdmins
+		}
+		if id.sponsorGroupID == "" {
+			id.sponsorGroupID = sandbox.GroupSponsors
+		}
+		if id.organization == "" {
+			id.organization = sandbox.TenantDisplayName
+		}
+		return id
+	}
+	id.graphApp = a.credentialConfig()
+	id.ssoAppID, id.ssoResource, id.authorityHost = cfg.SSOAppID, cfg.SSOResource, cfg.AuthorityHost
+	id.ssoApp = credentials.Config{
+		AppID:               cfg.SSOAppID,
+		AppType:             credentials.SingleTenant,
+		TenantID:            cfg.AppTenantID,
+		ClientSecret:        cfg.SSOAppPassword,
+		CertificatePath:     cfg.SSOCertificatePath,
+		CertificatePassword: cfg.SSOCertificatePassword,
+		AuthorityHost:       cfg.AuthorityHost,
+		HTTPClient:          a.opts.HTTPClient,
+	}
+	if cfg.AppType == config.UserAssignedMSI && cfg.SSOAppPassword == "" && cfg.SSOCertificatePath == "" {
+		// The SSO app trusts the bot's managed identity through a federated credential, so no
+		// secret has to be stored anywhere.
+		id.ssoApp.FederatedManagedIdentityClientID = cfg.AppID
+	}
+	return id
+}
+
+// features are the domain services and conversation features built on the Graph backend.
+type features struct {
+	entitlement *entitlement.Service
+	roles       *authz.Resolver
+	dialogs     *dialogs.Dialogs
+	approvals   *approvals.Approvals
+	onboarding  *onboarding.Onboarding
+}
+
+// buildFeatures builds Graph clients, the entitlement service, role resolution, SSO and the
+// dialogs, approvals and onboarding features, and registers their routes on the mux.
+func (a *App) buildFeatures(g GraphBackend) (features, error) {
+	var f features
+	id := a.identityFor(g)
+	glog := a.log.With("component", "graph")
+	newClient := func(cred azcore.TokenCredential) (*msgraphsdk.GraphServiceClient, error) {
+		return graph.NewClient(graph.Options{BaseURL: g.BaseURL, Credential: cred, HTTPClient: g.HTTPClient, Logger: glog})
+	}
+
+	appCred, err := credentials.GraphAppOnly(id.graphApp)
+	if err != nil {
+		return f, fmt.Errorf("graph app-only credential: %w", err)
+	}
+	appOnly, err := newClient(appCred)
+	if err != nil {
+		return f, fmt.Errorf("graph client: %w", err)
+	}
+	f.entitlement, err = entitlement.NewService(entitlement.ServiceOptions{
+		Graph:    appOnly,
+		Store:    a.store,
+		Cloud:    cloudOf(g.BaseURL),
+		TenantID: g.TenantID,
+		DelegatedClient: func(_ context.Context, cred azcore.TokenCredential) (*msgraphsdk.GraphServiceClient, error) {
+			return newClient(cred)
+		},
+		Logger: a.log.With("component", "entitlement"),
+	})
+	if err != nil {
+		return f, fmt.Errorf("entitlement service: %w", err)
+	}
+	f.roles, err = authz.NewResolver(authz.ResolverOptions{
+		Graph:          appOnly,
+		AdminGroupID:   id.adminGroupID,
+		SponsorGroupID: id.sponsorGroupID,
+		HomeTenantID:   g.TenantID,
+		Cache:          a.store,
+		Logger:         a.log.With("component", "authz"),
+	})
+	if err != nil {
+		return f, fmt.Errorf("role resolver: %w", err)
+	}
+
+	ssoHTTP := a.opts.HTTPClient
+	if g.Sandbox != nil {
+		ssoHTTP = g.HTTPClient
+	}
+	validator, err := sso.NewValidator(sso.Config{
+		AuthorityHost: id.authorityHost,
+		Audiences:     nonEmpty(id.ssoResource, id.ssoAppID),
+		HTTPClient:    ssoHTTP,
+		Logger:        a.log.With("component", "sso"),
+	})
+	if err != nil {
+		return f, fmt.Errorf("sso validator: %w", err)
+	}
+	obo, err := credentials.NewOnBehalfOfFactory(id.ssoApp)
+	if err != nil {
+		return f, fmt.Errorf("sso on-behalf-of credential: %w", err)
+	}
+	exchanger, err := sso.NewExchanger(obo, sso.GraphScope(g.BaseURL))
+	if err != nil {
+		return f, fmt.Errorf("sso exchanger: %w", err)
+	}
+	signIn := sso.ConsentURL(id.authorityHost, g.TenantID, id.ssoAppID, a.cfg.SSORedirectURL)
+	var localToken func(ctx context.Context, tenantID, userOID string) (string, error)
+	if a.cfg.LocalMode() && g.Sandbox != nil {
+		// The Playground has no SSO: the sandbox issues the token Teams would have, which is
+		// then validated and exchanged exactly as in production.
+		sb := g.Sandbox
+		localToken = func(_ context.Context, _, userOID string) (string, error) { return sb.MintSSOToken(userOID) }
+	}
+	holder := holderID()
+
+	f.dialogs, err = dialogs.New(dialogs.Deps{
+		Store:   a.store,
+		Service: f.entitlement,
+		Roles:   f.roles,
+		TTL:     a.cfg.DialogTTL,
+		Logger:  a.log.With("component", "dialogs"),
+	})
+	if err != nil {
+		return f, fmt.Errorf("dialogs: %w", err)
+	}
+	a.closers = append(a.closers, f.dialogs.Shutdown)
+
+	f.approvals, err = approvals.New(approvals.Deps{
+		Store:       a.store,
+		Entitlement: f.entitlement,
+		Connector:   a.connector,
+		Validator:   validator,
+		Exchanger:   exchanger,
+		LocalToken:  localToken,
+		SSO: approvals.SSOSettings{
+			ConnectionName: a.cfg.SSOConnectionName,
+			Resource:       id.ssoResource,
+			SignInURL:      signIn,
+		},
+		TenantID:      g.TenantID,
+		BotID:         id.botID,
+		ServiceURL:    id.serviceURL,
+		Admins:        groupUsers(appOnly, id.adminGroupID),
+		PollInterval:  a.cfg.ApprovalPollInterval,
+		RemindAfter:   a.cfg.ApprovalRemindAfter,
+		EscalateAfter: a.cfg.ApprovalEscalateAfter,
+		Holder:        holder,
+		Logger:        a.log,
+	})
+	if err != nil {
+		return f, fmt.Errorf("approvals: %w", err)
+	}
+
+	f.onboarding, err = onboarding.New(onboarding.Deps{
+		Store:      a.store,
+		Service:    f.entitlement,
+		Roles:      f.roles,
+		Connector:  a.connector,
+		Validator:  validator,
+		Exchanger:  exchanger,
+		LocalToken: localToken,
+		SSO: onboarding.SSOSettings{
+			ConnectionName: a.cfg.SSOConnectionName,
+			Resource:       id.ssoResource,
+			SignInURL:      signIn,
+		},
+		TenantID:     g.TenantID,
+		BotID:        id.botID,
+		ServiceURL:   id.serviceURL,
+		Organisation: id.organization,
+		DailyLimit:   a.cfg.InviteDailyLimit,
+		Holder:       holder,
+		Logger:       a.log,
+	})
+	if err != nil {
+		return f, fmt.Errorf("onboarding: %w", err)
+	}
+	a.closers = append(a.closers, f.onboarding.Shutdown)
+	return f, nil
+}
+
+// cloudOf picks the national cloud My Access links point into from Graph's host.
+func cloudOf(graphBaseURL string) entitlement.Cloud {
+	if u, err := url.Parse(graphBaseURL); err == nil && strings.EqualFold(u.Hostname(), "graph.microsoft.us") {
+		return entitlement.CloudUSGov
+	}
+	return entitlement.CloudPublic
+}
+
+// holderID names this replica for worker leases and outbox claims. The hostname differs per
+// container; the pid tells processes on one host apart.
+func holderID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "guestpass"
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+// groupUsers returns a function listing the object ids of the member users (transitively) of
+// groupID, read app-only; nil when no group is configured. Guests are left out: they never hold
+// a guestpass role, even if added to the group by mistake.
+func groupUsers(client *msgraphsdk.GraphServiceClient, groupID string) func(context.Context) ([]string, error) {
+	if groupID == "" {
+		return nil
+	}
+	const op = "list admin group members"
+	return func(ctx context.Context) ([]string, error) {
+		ctx = graph.WithOperation(ctx, op)
+		page, err := client.Groups().ByGroupId(groupID).TransitiveMembers().Get(ctx, &groups.ItemTransitiveMembersRequestBuilderGetRequestConfiguration{
+			QueryParameters: &groups.ItemTransitiveMembersRequestBuilderGetQueryParameters{Select: []string{"id", "userType"}},
+		})
+		if err != nil {
+			return nil, graph.Wrap(op, err)
+		}
+		var oids []string
+		err = graph.Each(ctx, client, op, page, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
+			func(o models.DirectoryObjectable) error {
+				u, ok := o.(*models.User)
+				if !ok || u.GetId() == nil || (u.GetUserType() != nil && strings.EqualFold(*u.GetUserType(), "Guest")) {
+					return nil
+				}
+				oids = append(oids, *u.GetId())
+				return nil
+			})
+		if err != nil {
+			return nil, err
+		}
+		return oids, nil
+	}
+}
+
+// nonEmpty returns the non-empty values of vs, without duplicates.
+func nonEmpty(vs ...string) []string {
+	var out []string
+	for _, v := range vs {
+		if v == "" {
+			continue
+		}
+		dup := false
+		for _, o := range out {
+			dup = dup || o == v
+		}
+		if !dup {
+			out = append(out, v)
+		}
+	}
+	return out
+}
