@@ -234,6 +234,33 @@ func TestLocalModeWiresEveryFeature(t *testing.T) {
 		t.Errorf("help card lists a command nothing answers: %s", help)
 	}
 
+	// help <topic> narrows the card; an unknown topic gets the parser's suggestion as plain text.
+	topics := []struct {
+		text, want, notWant string
+		card                bool
+	}{
+		{"help scenario", "scenario retire", "invite", true},
+		{"help invite", "invite", "scenario new", true},
+		{"help scenaro", "Did you mean", "", false},
+	}
+	for _, tt := range topics {
+		if got := post(t, url, testkit.PersonalMessage(fake.ServiceURL, tt.text), ""); got != http.StatusOK {
+			t.Fatalf("%s = %d", tt.text, got)
+		}
+		if call, err = fake.Next(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := call.Activity.Text
+		if tt.card {
+			got = cardJSON(t, call)
+		} else if call.Activity.TextFormat != "plain" {
+			t.Errorf("%s answered in format %q, want plain", tt.text, call.Activity.TextFormat)
+		}
+		if !strings.Contains(got, tt.want) || (tt.notWant != "" && strings.Contains(got, tt.notWant)) {
+			t.Errorf("%s answered %s; want %q and not %q", tt.text, got, tt.want, tt.notWant)
+		}
+	}
+
 	// The scenario wizard answers its alias with its first card, the template picker.
 	if got := post(t, url, testkit.PersonalMessage(fake.ServiceURL, "new scenario"), ""); got != http.StatusOK {
 		t.Fatalf("new scenario = %d", got)

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
@@ -27,6 +28,9 @@ import (
 // playgroundServiceURL is the Agents Playground's mock connector: where local mode reaches users
 // it has no stored conversation with.
 const playgroundServiceURL = "http://localhost:56150/_connector"
+
+// ssoFetchTimeout bounds one download of a tenant's OpenID metadata or signing keys.
+const ssoFetchTimeout = 10 * time.Second
 
 // identity is everything that differs between talking to a real tenant and to the sandbox:
 // which app registrations authenticate where, and who the bot is on the channel.
@@ -162,14 +166,18 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 		return f, fmt.Errorf("role resolver: %w", err)
 	}
 
-	ssoHTTP := a.opts.HTTPClient
+	// Key downloads happen inside a click's budget; a hung authority must not hold it.
+	ssoHTTP := *a.opts.HTTPClient
 	if g.Sandbox != nil {
-		ssoHTTP = g.HTTPClient
+		ssoHTTP = *g.HTTPClient
+	}
+	if ssoHTTP.Timeout == 0 {
+		ssoHTTP.Timeout = ssoFetchTimeout
 	}
 	validator, err := sso.NewValidator(sso.Config{
 		AuthorityHost: id.authorityHost,
 		Audiences:     nonEmpty(id.ssoResource, id.ssoAppID),
-		HTTPClient:    ssoHTTP,
+		HTTPClient:    &ssoHTTP,
 		Logger:        a.log.With("component", "sso"),
 	})
 	if err != nil {
@@ -183,7 +191,11 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 	if err != nil {
 		return f, fmt.Errorf("sso exchanger: %w", err)
 	}
-	signIn := sso.ConsentURL(id.authorityHost, g.TenantID, id.ssoAppID, a.cfg.SSORedirectURL)
+	signInSettings := sso.Settings{
+		ConnectionName: a.cfg.SSOConnectionName,
+		Resource:       id.ssoResource,
+		SignInURL:      sso.ConsentURL(id.authorityHost, g.TenantID, id.ssoAppID, a.cfg.SSORedirectURL),
+	}
 	var localToken func(ctx context.Context, tenantID, userOID string) (string, error)
 	if a.cfg.LocalMode() && g.Sandbox != nil {
 		// The Playground has no SSO: the sandbox issues the token Teams would have, which is
@@ -206,17 +218,13 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 	a.closers = append(a.closers, f.dialogs.Shutdown)
 
 	f.approvals, err = approvals.New(approvals.Deps{
-		Store:       a.store,
-		Entitlement: f.entitlement,
-		Connector:   a.connector,
-		Validator:   validator,
-		Exchanger:   exchanger,
-		LocalToken:  localToken,
-		SSO: approvals.SSOSettings{
-			ConnectionName: a.cfg.SSOConnectionName,
-			Resource:       id.ssoResource,
-			SignInURL:      signIn,
-		},
+		Store:         a.store,
+		Entitlement:   f.entitlement,
+		Connector:     a.connector,
+		Validator:     validator,
+		Exchanger:     exchanger,
+		LocalToken:    localToken,
+		SSO:           signInSettings,
 		TenantID:      g.TenantID,
 		BotID:         id.botID,
 		ServiceURL:    id.serviceURL,
@@ -232,18 +240,14 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 	}
 
 	f.onboarding, err = onboarding.New(onboarding.Deps{
-		Store:      a.store,
-		Service:    f.entitlement,
-		Roles:      f.roles,
-		Connector:  a.connector,
-		Validator:  validator,
-		Exchanger:  exchanger,
-		LocalToken: localToken,
-		SSO: onboarding.SSOSettings{
-			ConnectionName: a.cfg.SSOConnectionName,
-			Resource:       id.ssoResource,
-			SignInURL:      signIn,
-		},
+		Store:        a.store,
+		Service:      f.entitlement,
+		Roles:        f.roles,
+		Connector:    a.connector,
+		Validator:    validator,
+		Exchanger:    exchanger,
+		LocalToken:   localToken,
+		SSO:          signInSettings,
 		TenantID:     g.TenantID,
 		BotID:        id.botID,
 		ServiceURL:   id.serviceURL,

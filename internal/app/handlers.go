@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -40,13 +41,47 @@ func (a *App) help(ctx context.Context, t *router.Turn) error {
 		t.Log.Warn("resolving roles for help failed; showing the commands everyone may run", "error", err)
 		roles = authz.Roles{}
 	}
+	specs := commands.Visible(roles)
+	if topic := t.Args(); topic != "" {
+		// `help <command>`: the same card, narrowed to that command (or a command word's
+		// sub-commands) among those the user may run.
+		about, err := commands.HelpTopic(topic)
+		if err != nil {
+			return a.usage(ctx, t, err)
+		}
+		specs = slices.DeleteFunc(about, func(s commands.Spec) bool { return !authz.Allowed(roles, s.Action) })
+	}
 	in := cards.HelpInput{IsAdmin: roles.Admin && !roles.Guest}
-	for _, s := range commands.Visible(roles) {
+	for _, s := range specs {
 		if wiredCommands[s.Name] {
 			in.Commands = append(in.Commands, cards.Command{Name: s.Path(), Usage: s.Usage(), Description: s.Summary})
 		}
 	}
+	if len(in.Commands) == 0 {
+		return a.plain(ctx, t, "You can't use that command here. Type help to see what I can do.")
+	}
 	_, err = t.SendCard(ctx, cards.Help(in))
+	return err
+}
+
+// usage answers a command the parser refused with its explanation and suggestion.
+func (a *App) usage(ctx context.Context, t *router.Turn, err error) error {
+	var ue *commands.UsageError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	text := ue.Error()
+	if ue.Usage != "" {
+		text += "\nUsage: " + ue.Usage
+	}
+	return a.plain(ctx, t, text)
+}
+
+// plain sends text that must not render as markdown (it may echo user input).
+func (a *App) plain(ctx context.Context, t *router.Turn, text string) error {
+	out := botframework.NewText(text)
+	out.TextFormat = "plain"
+	_, err := t.Send(ctx, out)
 	return err
 }
 
@@ -68,11 +103,7 @@ func (a *App) unknownMessage(ctx context.Context, t *router.Turn) error {
 		}
 		text = fmt.Sprintf("I don't know the command %q. Type help to see what I can do.", word)
 	}
-	// Plain text: the echoed word is user input and must not render as markdown.
-	out := botframework.NewText(text)
-	out.TextFormat = "plain"
-	_, err := t.Send(ctx, out)
-	return err
+	return a.plain(ctx, t, text)
 }
 
 // reportFailures tells the user when a message turn failed unexpectedly, so a bug or outage is

@@ -53,7 +53,7 @@ const (
 	DefaultRemindAfter    = 24 * time.Hour
 	DefaultEscalateAfter  = 48 * time.Hour
 	DefaultServiceURL     = "https://smba.trafficmanager.net/teams/"
-	DefaultConnectionName = "guestpass-sso"
+	DefaultConnectionName = sso.DefaultConnectionName
 	// DefaultSenders is how many outbox rows are sent concurrently; the pacer decides the rate.
 	DefaultSenders = 8
 	// clickBudget bounds the work of one click (token exchange and Graph decision) so the invoke
@@ -97,18 +97,7 @@ type Connector interface {
 }
 
 // SSOSettings describe the sign-in request sent to a click without a token.
-type SSOSettings struct {
-	// ConnectionName is the loginRequest's connectionName (Teams requires it non-empty).
-	ConnectionName string
-	// Resource is the token exchange resource, api://botid-{SSO app id}.
-	Resource string
-	// ProviderID is the optional tokenExchangeResource.providerId.
-	ProviderID string
-	// SignInURL is the fallback sign-in button's target, used when SSO cannot be (consent
-	// missing, a claims challenge, a client without SSO): a consent page for the SSO app after
-	// which Teams' silent SSO succeeds and the same click goes through.
-	SignInURL string
-}
+type SSOSettings = sso.Settings
 
 // Deps are the collaborators and settings of the approvals feature.
 type Deps struct {
@@ -152,6 +141,7 @@ type Deps struct {
 // Approvals is the approvals feature. Build it with New.
 type Approvals struct {
 	d    Deps
+	auth *sso.Authenticator
 	log  *slog.Logger
 	now  func() time.Time
 	kick chan struct{}
@@ -248,6 +238,7 @@ func New(d Deps) (*Approvals, error) {
 	}
 	return &Approvals{
 		d: d, log: d.Logger.With("component", "approvals"), now: d.Now,
+		auth: &sso.Authenticator{Validator: d.Validator, Exchanger: d.Exchanger, Settings: d.SSO, LocalToken: d.LocalToken},
 		kick: make(chan struct{}, 1),
 	}, nil
 }

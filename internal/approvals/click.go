@@ -10,8 +10,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-
 	"guestpass/internal/botframework"
 	"guestpass/internal/cards"
 	"guestpass/internal/entitlement"
@@ -22,6 +20,9 @@ import (
 
 // maxJustification matches the card input's maxLength.
 const maxJustification = 1000
+
+// loginText is the text of the sign-in request sent to a click without a usable token.
+const loginText = "Sign in to record your decision"
 
 // clickData is the part of an approval card's action data the handler reads: ids and the
 // justification input, never an identity.
@@ -90,26 +91,16 @@ func (a *Approvals) handleDecide(approve bool) router.Handler {
 			return t.Respond(pending(map[string]string{cards.InputJustification: "Give a reason to deny the request."}))
 		}
 
-		token := ""
-		if av.Authentication != nil {
-			token = av.Authentication.Token
-		}
-		if token == "" && a.d.LocalToken != nil {
-			if token, err = a.d.LocalToken(ctx, tenant, oid); err != nil {
-				log.Warn("local token issuer failed", "error", err)
-				return t.Respond(pending(map[string]string{cards.ErrorKeyForm: "I couldn't sign you in. Nothing was recorded; try again."}))
-			}
-		}
-		if token == "" {
-			return t.Respond(a.loginRequest())
-		}
-
 		cctx, cancel := context.WithTimeout(ctx, clickBudget)
 		defer cancel()
-		id, cred, err := a.authenticate(cctx, token, tenant, oid)
-		if err != nil {
-			log.Warn("approval click not authenticated", "reason", authReason(err))
-			return t.Respond(a.authFailure(err, pending))
+		id, cred, resp, err := a.auth.Click(cctx, log, av, tenant, oid, loginText)
+		switch {
+		case resp != nil:
+			return t.Respond(*resp)
+		case errors.Is(err, sso.ErrLocalToken):
+			return t.Respond(pending(map[string]string{cards.ErrorKeyForm: "I couldn't sign you in. Nothing was recorded; try again."}))
+		case err != nil:
+			return t.Respond(pending(map[string]string{cards.ErrorKeyForm: "Sign-in is temporarily unavailable. Nothing was recorded; try again in a moment."}))
 		}
 
 		// One click at a time per approver and request in this replica: a double click then
@@ -218,64 +209,6 @@ func (a *Approvals) alreadyDecided(ctx context.Context, rec *record, viewer stri
 	return cards.Approval(in)
 }
 
-// authenticate validates the click's SSO token against the activity's sender and exchanges it.
-func (a *Approvals) authenticate(ctx context.Context, token, tenant, oid string) (*sso.Identity, azcore.TokenCredential, error) {
-	id, err := a.d.Validator.Validate(ctx, token, tenant, oid)
-	if err != nil {
-		return nil, nil, err
-	}
-	cred, err := a.d.Exchanger.Exchange(ctx, id, token)
-	if err != nil {
-		return nil, nil, err
-	}
-	return id, cred, nil
-}
-
-// authFailure maps an SSO failure onto the invoke response Teams expects.
-func (a *Approvals) authFailure(err error, pending func(map[string]string) botframework.InvokeResponse) botframework.InvokeResponse {
-	switch {
-	case errors.Is(err, sso.ErrExpired):
-		return a.loginRequest()
-	case errors.Is(err, sso.ErrWrongUser):
-		return botframework.ErrorResponse(http.StatusForbidden, "Forbidden", "This sign-in belongs to another account than the one using Teams.")
-	case errors.Is(err, sso.ErrConsentRequired), errors.Is(err, sso.ErrInvalidToken):
-		return botframework.PreconditionFailed("Single sign-on could not be completed; please sign in.")
-	default:
-		return pending(map[string]string{cards.ErrorKeyForm: "Sign-in is temporarily unavailable. Nothing was recorded; try again in a moment."})
-	}
-}
-
-func authReason(err error) string {
-	for _, k := range []struct {
-		err    error
-		reason string
-	}{{sso.ErrExpired, "expired"}, {sso.ErrWrongUser, "wrong_user"}, {sso.ErrConsentRequired, "consent_required"},
-		{sso.ErrInvalidToken, "invalid_token"}, {sso.ErrUnavailable, "unavailable"}} {
-		if errors.Is(err, k.err) {
-			return k.reason
-		}
-	}
-	return "other"
-}
-
-// loginRequest asks Teams for the approver's SSO token (401), with the sign-in button as the
-// fallback when SSO cannot be used.
-func (a *Approvals) loginRequest() botframework.InvokeResponse {
-	resp, err := botframework.NewLoginRequest(botframework.LoginRequestParams{
-		Text:             "Sign in to record your decision",
-		ConnectionName:   a.d.SSO.ConnectionName,
-		TokenExchangeID:  randomID(),
-		TokenExchangeURI: a.d.SSO.Resource,
-		ProviderID:       a.d.SSO.ProviderID,
-		SignInURL:        a.d.SSO.SignInURL,
-	})
-	if err != nil {
-		// Only a configuration slip gets here; New checks the connection name.
-		return botframework.ErrorResponse(http.StatusInternalServerError, "InternalError", "Sign-in is not configured.")
-	}
-	return resp
-}
-
 func auditAction(approve bool) string {
 	if approve {
 		return "approval.approve"
@@ -344,8 +277,8 @@ func (a *Approvals) handleTokenExchange(ctx context.Context, t *router.Turn) err
 	}
 	cctx, cancel := context.WithTimeout(ctx, clickBudget)
 	defer cancel()
-	if _, _, err := a.authenticate(cctx, v.Token, t.Identity.TenantID, t.Identity.AADObjectID); err != nil {
-		t.Log.Warn("token exchange failed", "reason", authReason(err))
+	if _, _, err := a.auth.Authenticate(cctx, v.Token, t.Identity.TenantID, t.Identity.AADObjectID); err != nil {
+		t.Log.Warn("token exchange failed", "reason", sso.Reason(err))
 		return t.Respond(botframework.TokenExchangeFailed(v.ID, v.ConnectionName, "The token could not be exchanged."))
 	}
 	return t.Respond(botframework.TokenExchangeOK(v.ID, v.ConnectionName))

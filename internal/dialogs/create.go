@@ -5,8 +5,8 @@ import (
 	"errors"
 
 	"guestpass/internal/botframework"
-	"guestpass/internal/entitlement"
 	"guestpass/internal/cards"
+	"guestpass/internal/entitlement"
 	"guestpass/internal/router"
 	"guestpass/internal/store"
 )
@@ -139,8 +139,6 @@ func (d *Dialogs) runCreation(t *router.Turn, key Key, activityID string, st wiz
 			final = cards.Error("Couldn't create “"+st.Draft.Name+"”", failureMessage(failErr), nil)
 		}
 	}
-	show(final)
-
 	action := "scenario.create"
 	if st.editing() {
 		action = "scenario.update"
@@ -154,26 +152,23 @@ func (d *Dialogs) runCreation(t *router.Turn, key Key, activityID string, st wiz
 	if err := d.store.AppendAudit(context.WithoutCancel(ctx), entry); err != nil {
 		log.ErrorContext(ctx, "writing the audit entry failed", "error", err)
 	}
+	show(final)
 }
 
-// failedProgress marks the running step of the last known progress as failed.
+// failedProgress marks the first step still running as failed and the others not done as
+// pending: nothing after the failure ran.
 func failedProgress(p []cards.ProgressStep) []cards.ProgressStep {
-	return markFailed(append([]cards.ProgressStep(nil), p...))
-}
-
-func markFailed(p []cards.ProgressStep) []cards.ProgressStep {
-	for i := range p {
-		if p[i].State == cards.StepRunning {
-			p[i].State = cards.StepFailed
-			return p
+	out := append([]cards.ProgressStep(nil), p...)
+	failed := false
+	for i := range out {
+		if out[i].State != cards.StepRunning {
+			continue
 		}
-	}
-	for i := range p {
-		if p[i].State == cards.StepPending {
-			p[i].State = cards.StepFailed
-			return p
+		if failed {
+			out[i].State = cards.StepPending
+			continue
 		}
+		out[i].State, failed = cards.StepFailed, true
 	}
-	return p
+	return out
 }
-

@@ -29,6 +29,7 @@ type Key struct {
 	UserOID        string
 }
 
+// String is the key of the in-process lock (the NUL separator cannot occur in either id).
 func (k Key) String() string { return k.ConversationID + "\x00" + k.UserOID }
 
 // Current is a dialog as a transaction sees it.
@@ -50,6 +51,7 @@ type Change struct {
 
 type changeOp int
 
+// Change operations.
 const (
 	opKeep changeOp = iota
 	opSave

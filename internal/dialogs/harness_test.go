@@ -34,7 +34,8 @@ const botAppID = "11111111-2222-3333-4444-555555555555"
 // tenant is the sandbox tenant: a Graph v1.0 server over HTTPS with the demo organisation,
 // shared by every bot replica of a test.
 type tenant struct {
-	sb      *sandbox.Sandbox
+	sb *sandbox.Sandbox
+	// app reads the tenant for assertions; each replica builds its own client (own token cache).
 	app     *msgraphsdk.GraphServiceClient
 	counter *graph.CallCounter
 	dbPath  string
@@ -55,20 +56,27 @@ func newTenant(t *testing.T) *tenant {
 	if err := sb.SetBaseURL(srv.URL); err != nil {
 		t.Fatal(err)
 	}
-	ac := sb.AppCredentials()
-	cred, err := credentials.GraphAppOnly(credentials.Config{AppID: ac.ClientID, TenantID: sandbox.TenantID,
-		ClientSecret: ac.ClientSecret, AuthorityHost: sb.AuthorityHost(), HTTPClient: sb.HTTPClient()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	counter := &graph.CallCounter{}
-	app, err := graph.NewClient(graph.Options{BaseURL: sb.GraphURL(), Credential: cred, HTTPClient: sb.HTTPClient(),
-		OnCall: counter.Observe, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tenant{sb: sb, app: app, counter: counter, dbPath: filepath.Join(t.TempDir(), "guestpass.db"),
+	tn := &tenant{sb: sb, counter: &graph.CallCounter{}, dbPath: filepath.Join(t.TempDir(), "guestpass.db"),
 		issuer: testkit.NewChannelIssuer(t), fake: testkit.NewConnector(t, testkit.WithoutRateLimit())}
+	tn.app = tn.graphClient(t, nil)
+	return tn
+}
+
+// graphClient builds an app-only Graph client for the sandbox the way production does.
+func (tn *tenant) graphClient(t *testing.T, observe func(graph.Call)) *msgraphsdk.GraphServiceClient {
+	t.Helper()
+	ac := tn.sb.AppCredentials()
+	cred, err := credentials.GraphAppOnly(credentials.Config{AppID: ac.ClientID, TenantID: sandbox.TenantID,
+		ClientSecret: ac.ClientSecret, AuthorityHost: tn.sb.AuthorityHost(), HTTPClient: tn.sb.HTTPClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := graph.NewClient(graph.Options{BaseURL: tn.sb.GraphURL(), Credential: cred, HTTPClient: tn.sb.HTTPClient(),
+		OnCall: observe, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // bot is one guestpass replica: its own store handle, services, router and HTTP server, talking to
@@ -95,11 +103,12 @@ func (tn *tenant) start(t *testing.T, o botOptions) *bot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := entitlement.NewService(entitlement.ServiceOptions{Graph: tn.app, Store: st, TenantID: sandbox.TenantID, Logger: quiet})
+	g := tn.graphClient(t, tn.counter.Observe)
+	svc, err := entitlement.NewService(entitlement.ServiceOptions{Graph: g, Store: st, TenantID: sandbox.TenantID, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	roles, err := authz.NewResolver(authz.ResolverOptions{Graph: tn.app, AdminGroupID: sandbox.GroupAdmins,
+	roles, err := authz.NewResolver(authz.ResolverOptions{Graph: g, AdminGroupID: sandbox.GroupAdmins,
 		SponsorGroupID: sandbox.GroupSponsors, HomeTenantID: sandbox.TenantID, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +209,12 @@ func (b *bot) click(c card, verb string, inputs map[string]string) card {
 
 func (b *bot) clickRaw(c card, verb string, inputs map[string]string) (int, []byte) {
 	b.t.Helper()
-	data := c.action(b.t, verb)
+	return b.clickData(c.action(b.t, verb), verb, inputs)
+}
+
+// clickData sends an Action.Execute with data merged with inputs.
+func (b *bot) clickData(data map[string]string, verb string, inputs map[string]string) (int, []byte) {
+	b.t.Helper()
 	for k, v := range inputs {
 		data[k] = v
 	}
@@ -278,6 +292,13 @@ func (c card) has(s string) bool {
 // action returns the data of the first action with verb (a copy).
 func (c card) action(t *testing.T, verb string) map[string]string {
 	t.Helper()
+	return c.actionWith(t, verb, "", "")
+}
+
+// actionWith returns the data of the first action with verb whose data has key = value (any
+// action with verb when key is empty).
+func (c card) actionWith(t *testing.T, verb, key, value string) map[string]string {
+	t.Helper()
 	var found map[string]string
 	var walk func(v any)
 	walk = func(v any) {
@@ -287,15 +308,18 @@ func (c card) action(t *testing.T, verb string) map[string]string {
 		switch x := v.(type) {
 		case map[string]any:
 			if x["type"] == "Action.Execute" && x["verb"] == verb {
-				found = map[string]string{}
+				data := map[string]string{}
 				if d, ok := x["data"].(map[string]any); ok {
 					for k, v := range d {
 						if s, ok := v.(string); ok {
-							found[k] = s
+							data[k] = s
 						}
 					}
 				}
-				return
+				if key == "" || data[key] == value {
+					found = data
+					return
+				}
 			}
 			for _, v := range x {
 				walk(v)
@@ -308,7 +332,7 @@ func (c card) action(t *testing.T, verb string) map[string]string {
 	}
 	walk(c.tree)
 	if found == nil {
-		t.Fatalf("card has no %q action:\n%s", verb, c.raw)
+		t.Fatalf("card has no %q action (%s=%q):\n%s", verb, key, value, c.raw)
 	}
 	return found
 }

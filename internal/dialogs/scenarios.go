@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"guestpass/internal/authz"
+	"guestpass/internal/botframework"
 	"guestpass/internal/cards"
 	"guestpass/internal/commands"
 	"guestpass/internal/entitlement"
@@ -75,7 +77,7 @@ func (d *Dialogs) newScenario(ctx context.Context, t *router.Turn, in Input, tem
 			for _, x := range Templates() {
 				ids = append(ids, "`"+x.ID+"`")
 			}
-			return replyMessage(ctx, t, in, "Unknown template", fmt.Sprintf("There is no template %q. Templates: %s.", clipText(templateID, 40), joinComma(ids)))
+			return replyMessage(ctx, t, in, "Unknown template", fmt.Sprintf("There is no template %q. Templates: %s.", clipText(templateID, 40), strings.Join(ids, ", ")))
 		}
 		st.Draft, st.NeedsSecondStage = tpl.Draft, tpl.NeedsSecondStage
 	}
@@ -137,7 +139,7 @@ func (d *Dialogs) onWizardVerb(ctx context.Context, t *router.Turn, in Input) er
 // current step when the user has one here.
 func (d *Dialogs) textMiddleware(next router.Handler) router.Handler {
 	return func(ctx context.Context, t *router.Turn) error {
-		if string(t.Activity.Type) != "message" || t.IsSubmit() || t.Identity.AADObjectID == "" {
+		if string(t.Activity.Type) != botframework.TypeMessage || t.IsSubmit() || t.Identity.AADObjectID == "" {
 			return next(ctx, t)
 		}
 		text := router.CommandText(t.Activity)
@@ -161,7 +163,8 @@ func (d *Dialogs) textMiddleware(next router.Handler) router.Handler {
 	}
 }
 
-// list answers with a page of the scenarios the user owns or co-owns.
+// list answers with a page of the scenarios the user owns or co-owns (admins too: the list is
+// "my scenarios"; an admin opens another sponsor's by name).
 func (d *Dialogs) list(ctx context.Context, t *router.Turn, in Input, page int, retired bool) error {
 	if _, ok, err := d.authorize(ctx, t, in, authz.ActionScenarios); !ok || err != nil {
 		return err
@@ -305,15 +308,4 @@ func clipText(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
-}
-
-func joinComma(items []string) string {
-	out := ""
-	for i, it := range items {
-		if i > 0 {
-			out += ", "
-		}
-		out += it
-	}
-	return out
 }

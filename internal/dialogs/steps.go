@@ -35,7 +35,7 @@ func (f fieldErrors) add(field, msg string) {
 	}
 }
 
-// values returns the submitted value for id, or def when the input did not carry it (a typed
+// value returns the submitted value for id, or def when the input did not carry it (a typed
 // message or a button without inputs leaves the draft as it is).
 func value(in Input, id, def string) string {
 	if v, ok := in.Data[id]; ok {
@@ -86,7 +86,7 @@ func applyPartners(d *entitlement.Scenario, in Input, errs fieldErrors) {
 	for _, p := range d.Partners {
 		current = append(current, p.Domain)
 	}
-	any := toggle(in, cards.InputAnyExternalUser, d.AnyExternalUser)
+	anyUser := toggle(in, cards.InputAnyExternalUser, d.AnyExternalUser)
 	raw := value(in, cards.InputPartnerDomains, strings.Join(current, "\n"))
 	var domains []string
 	var bad []string
@@ -106,11 +106,11 @@ func applyPartners(d *entitlement.Scenario, in Input, errs fieldErrors) {
 			quoteList(bad), map[bool]string{true: "is", false: "are"}[len(bad) == 1]))
 	case len(domains) > maxPartners:
 		errs.add(cards.InputPartnerDomains, fmt.Sprintf("Enter at most %d domains.", maxPartners))
-	case !any && len(domains) == 0:
+	case !anyUser && len(domains) == 0:
 		errs.add(cards.InputPartnerDomains, "Enter at least one partner domain, or choose \"any external user\".")
 	}
-	d.AnyExternalUser = any
-	if any {
+	d.AnyExternalUser = anyUser
+	if anyUser {
 		// The partner list is ignored with any external user; keeping it would suggest otherwise.
 		d.Partners = nil
 		return

@@ -97,10 +97,10 @@ func (s *wizardState) render(step string) (cards.Card, error) {
 	return c, nil
 }
 
-// withNotice puts a one-line notice above a card's body (stale card, retry).
+// withNotice puts a one-line notice above a card's body (stale card, saved, retired).
 func withNotice(c cards.Card, text string) cards.Card {
-	notice := cards.Message("", text)
-	c.Body = append(notice.Body[1:], c.Body...)
+	notice := cards.TextBlock{Text: cards.EscapeMarkdown(text), Wrap: true, Weight: "Bolder"}
+	c.Body = append([]cards.Element{notice}, c.Body...)
 	return c
 }
 

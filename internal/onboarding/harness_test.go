@@ -1,51 +1,40 @@
 package onboarding
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/infracloudio/msbotbuilder-go/schema"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 
 	"guestpass/internal/authz"
 	"guestpass/internal/botframework"
 	"guestpass/internal/cards"
-	"guestpass/internal/credentials"
 	"guestpass/internal/dialogs"
 	"guestpass/internal/entitlement"
-	"guestpass/internal/graph"
-	"guestpass/internal/metrics"
 	"guestpass/internal/router"
 	"guestpass/internal/sandbox"
-	"guestpass/internal/server"
-	"guestpass/internal/sso"
 	"guestpass/internal/store"
+	"guestpass/internal/testenv"
 	"guestpass/internal/testkit"
 )
 
-const botID = "28:" + sandbox.BotAppID
+const botID = testenv.BotID
 
 // env is the sandbox tenant (Graph + Entra over TLS), a SQLite database file and the fake Bot
 // Connector, shared by the bot replicas (bots) a test starts over them.
 type env struct {
-	t     *testing.T
-	sb    *sandbox.Sandbox
-	db    string
-	conn  *testkit.Connector
-	newGC func(cred azcore.TokenCredential) (*msgraphsdk.GraphServiceClient, error)
-	app   *msgraphsdk.GraphServiceClient
-	ccfg  credentials.Config
+	t    *testing.T
+	tn   *testenv.Tenant
+	sb   *sandbox.Sandbox
+	conn *testkit.Connector
+	app  *msgraphsdk.GraphServiceClient
 }
 
 // bot is one guestpass process: store handle, services, the onboarding feature and /api/messages.
@@ -57,41 +46,12 @@ type bot struct {
 	api *httptest.Server
 }
 
-func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
+func quiet() *slog.Logger { return testenv.Quiet() }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	sb, err := sandbox.New(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(sb.Handler())
-	srv.TLS = sb.TLSConfig()
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	if err := sb.SetBaseURL(srv.URL); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, sb: sb, db: filepath.Join(t.TempDir(), "guestpass.db"), conn: testkit.NewConnector(t, testkit.WithoutRateLimit())}
-	creds := sb.AppCredentials()
-	e.ccfg = credentials.Config{AppID: creds.ClientID, AppType: credentials.SingleTenant, TenantID: sb.TenantID(),
-		ClientSecret: creds.ClientSecret, AuthorityHost: sb.AuthorityHost(), HTTPClient: sb.HTTPClient()}
-	appCred, err := credentials.GraphAppOnly(e.ccfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// msgraph-sdk-go's constructor writes package-level state; serialise constructions.
-	var mu sync.Mutex
-	e.newGC = func(cred azcore.TokenCredential) (*msgraphsdk.GraphServiceClient, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return graph.NewClient(graph.Options{BaseURL: sb.GraphURL(), Credential: cred, HTTPClient: sb.HTTPClient(),
-			Logger: quiet(), MaxRetries: 1, RetryDelaySeconds: 1})
-	}
-	if e.app, err = e.newGC(appCred); err != nil {
-		t.Fatal(err)
-	}
-	return e
+	tn := testenv.New(t, testenv.Options{ConnectorOptions: []testkit.ConnectorOption{testkit.WithoutRateLimit()}})
+	return &env{t: t, tn: tn, sb: tn.Sandbox, conn: tn.Connector, app: tn.Graph}
 }
 
 type botOptions struct {
@@ -103,64 +63,29 @@ type botOptions struct {
 func (e *env) start(o botOptions) *bot {
 	t := e.t
 	t.Helper()
-	ctx := context.Background()
-	var sopts []store.Option
-	if o.now != nil {
-		sopts = append(sopts, store.WithClock(o.now))
-	}
-	st, err := store.Open(ctx, e.db, append(sopts, store.WithLogger(quiet()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	svc, err := entitlement.NewService(entitlement.ServiceOptions{Graph: e.app, Store: st, TenantID: e.sb.TenantID(), Logger: quiet(), Now: o.now,
-		DelegatedClient: func(_ context.Context, cred azcore.TokenCredential) (*msgraphsdk.GraphServiceClient, error) {
-			return e.newGC(cred)
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.tn.OpenStore(o.now)
+	svc := e.tn.Service(st, o.now)
 	roles, err := authz.NewResolver(authz.ResolverOptions{Graph: e.app, AdminGroupID: sandbox.GroupAdmins,
 		SponsorGroupID: sandbox.GroupSponsors, HomeTenantID: sandbox.TenantID, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds := e.sb.AppCredentials()
-	validator, err := sso.NewValidator(sso.Config{AuthorityHost: e.sb.AuthorityHost(),
-		Audiences: []string{"api://botid-" + creds.ClientID, creds.ClientID}, HTTPClient: e.sb.HTTPClient(), Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fac, err := credentials.NewOnBehalfOfFactory(e.ccfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exchanger, err := sso.NewExchanger(fac, sso.GraphScope(e.sb.GraphURL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	validator, exchanger := e.tn.SSO()
 	conn := botframework.NewConnector(botframework.ConnectorConfig{HTTPClient: e.conn.Client(), MaxRetries: -1, Logger: quiet(), Timeout: 5 * time.Second})
 	ob, err := New(Deps{Store: st, Service: svc, Roles: roles, Connector: conn, Validator: validator, Exchanger: exchanger,
-		SSO:      SSOSettings{Resource: "api://botid-" + creds.ClientID, SignInURL: sso.ConsentURL(e.sb.AuthorityHost(), e.sb.TenantID(), creds.ClientID, "https://bot.example/auth/end")},
-		TenantID: e.sb.TenantID(), BotID: botID, ServiceURL: e.conn.ServiceURL, Organisation: "Example Corp",
+		SSO: e.tn.SSOSettings(), TenantID: e.sb.TenantID(), BotID: botID, ServiceURL: e.conn.ServiceURL, Organisation: "Example Corp",
 		DailyLimit: o.dailyLimit, Holder: "replica-a", Now: o.now, Logger: quiet(), PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := router.New()
-	mux.Use(router.Recover())
-	if _, err := dialogs.Register(mux, dialogs.Deps{Store: st, Service: svc, Roles: roles, Logger: quiet()}); err != nil {
-		t.Fatal(err)
-	}
-	ob.Register(mux)
-	srv, err := server.New(server.Config{Mux: mux, Store: st, Connector: conn, Unauthenticated: true, Metrics: metrics.New(), Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &bot{e: e, st: st, svc: svc, o: ob, api: httptest.NewServer(srv.Handler())}
-	t.Cleanup(b.api.Close)
+	api := e.tn.Serve(st, conn, func(mux *router.Mux) {
+		if _, err := dialogs.Register(mux, dialogs.Deps{Store: st, Service: svc, Roles: roles, Logger: quiet()}); err != nil {
+			t.Fatal(err)
+		}
+		ob.Register(mux)
+	})
 	t.Cleanup(func() { _ = ob.Shutdown(context.Background()) })
-	return b
+	return &bot{e: e, st: st, svc: svc, o: ob, api: api}
 }
 
 // scenario provisions a Contoso scenario owned by owner, approved by Megan.
@@ -197,14 +122,8 @@ func (e *env) grant(pkg, email string) string {
 	return id
 }
 
-type result struct {
-	Status int
-	Body   struct {
-		StatusCode int             `json:"statusCode"`
-		Type       string          `json:"type"`
-		Value      json.RawMessage `json:"value"`
-	}
-}
+// result is the HTTP answer to a posted activity with the invoke response decoded.
+type result struct{ testenv.Response }
 
 func conversationOf(oid string) string { return "a:personal-" + oid }
 
@@ -218,10 +137,7 @@ func (b *bot) click(oid string, data map[string]string, token string) result {
 	a.Conversation.TenantID = sandbox.TenantID
 	a.ChannelData.Tenant = &botframework.IDRef{ID: sandbox.TenantID}
 	if token != "" {
-		var v map[string]any
-		_ = json.Unmarshal(a.Value, &v)
-		v["authentication"] = map[string]string{"id": "x1", "connectionName": DefaultConnectionName, "token": token}
-		a.Value, _ = json.Marshal(v)
+		testenv.WithSSOToken(b.e.t, a, token)
 	}
 	return b.post(a)
 }
@@ -239,26 +155,10 @@ func (b *bot) say(oid, text string) result {
 
 func (b *bot) post(a *botframework.Activity) result {
 	b.e.t.Helper()
-	res, err := http.Post(b.api.URL+"/api/messages", "application/json", bytes.NewReader(testkit.JSON(b.e.t, a)))
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	var out result
-	out.Status = res.StatusCode
-	_ = json.Unmarshal(raw, &out.Body)
-	return out
+	return result{testenv.Post(b.e.t, b.api.URL, a)}
 }
 
-func (e *env) token(oid string) string {
-	e.t.Helper()
-	tok, err := e.sb.MintSSOToken(oid)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok
-}
+func (e *env) token(oid string) string { return e.tn.Token(oid) }
 
 // cardText returns the card an invoke answered with, as JSON text.
 func (r result) cardText(t *testing.T) string {
@@ -304,14 +204,7 @@ func (e *env) mailsTo(addr string) int {
 	return n
 }
 
-func contains(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
-}
+var contains = testenv.Contains
 
 // formData is the Continue click of the invite form with its inputs.
 func formData(nonce, scenarioID, addresses, delivery string) map[string]string {

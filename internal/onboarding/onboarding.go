@@ -50,7 +50,7 @@ const (
 	DefaultExpiryNotice   = 7 * 24 * time.Hour
 	DefaultPollInterval   = time.Minute
 	DefaultServiceURL     = "https://smba.trafficmanager.net/teams/"
-	DefaultConnectionName = "guestpass-sso"
+	DefaultConnectionName = sso.DefaultConnectionName
 
 	// leaseName is the store lease only the following replica holds.
 	leaseName = "onboarding.follower"
@@ -77,16 +77,7 @@ type Connector interface {
 
 // SSOSettings describe the sign-in request sent to a click that needs the sponsor's delegated
 // token but carries none.
-type SSOSettings struct {
-	// ConnectionName is the loginRequest's connectionName (Teams requires it non-empty).
-	ConnectionName string
-	// Resource is the token exchange resource, api://botid-{SSO app id}.
-	Resource string
-	// ProviderID is the optional tokenExchangeResource.providerId.
-	ProviderID string
-	// SignInURL is the fallback sign-in button's target when silent SSO cannot be used.
-	SignInURL string
-}
+type SSOSettings = sso.Settings
 
 // Deps are the collaborators and settings of the onboarding feature.
 type Deps struct {
@@ -125,9 +116,10 @@ type Deps struct {
 
 // Onboarding is the feature. Build it with New.
 type Onboarding struct {
-	d   Deps
-	log *slog.Logger
-	now func() time.Time
+	d    Deps
+	auth *sso.Authenticator
+	log  *slog.Logger
+	now  func() time.Time
 
 	// Batches run after the click's answer; Shutdown stops and waits for them.
 	bg       sync.WaitGroup
@@ -187,7 +179,8 @@ func New(d Deps) (*Onboarding, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	o := &Onboarding{d: d, log: d.Logger.With("component", "onboarding"), now: d.Now}
+	o := &Onboarding{d: d, log: d.Logger.With("component", "onboarding"), now: d.Now,
+		auth: &sso.Authenticator{Validator: d.Validator, Exchanger: d.Exchanger, Settings: d.SSO, LocalToken: d.LocalToken}}
 	o.bgCtx, o.bgCancel = context.WithCancel(context.Background())
 	return o, nil
 }

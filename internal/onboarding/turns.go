@@ -108,67 +108,16 @@ func (o *Onboarding) delegated(ctx context.Context, t *router.Turn, why string, 
 	if err != nil {
 		return answer(botframework.ErrorResponse(http.StatusBadRequest, "BadRequest", "This card action is malformed."))
 	}
-	tenant, oid := t.Identity.TenantID, t.Identity.AADObjectID
-	token := ""
-	if av.Authentication != nil {
-		token = av.Authentication.Token
-	}
-	if token == "" && o.d.LocalToken != nil {
-		if token, err = o.d.LocalToken(ctx, tenant, oid); err != nil {
-			t.Log.Warn("local token issuer failed", "error", err)
-			return answer(botframework.CardResponse(failure))
-		}
-	}
-	if token == "" {
-		return answer(o.loginRequest(why))
-	}
 	cctx, cancel := context.WithTimeout(ctx, clickBudget)
 	defer cancel()
-	id, err = o.d.Validator.Validate(cctx, token, tenant, oid)
-	if err == nil {
-		if cred, err = o.d.Exchanger.Exchange(cctx, id, token); err == nil {
-			return id, cred, true, nil
-		}
-	}
-	t.Log.Warn("click not authenticated", "reason", authReason(err))
+	id, cred, resp, err := o.auth.Click(cctx, t.Log, av, t.Identity.TenantID, t.Identity.AADObjectID, why)
 	switch {
-	case errors.Is(err, sso.ErrExpired):
-		return answer(o.loginRequest(why))
-	case errors.Is(err, sso.ErrWrongUser):
-		return answer(botframework.ErrorResponse(http.StatusForbidden, "Forbidden", "This sign-in belongs to another account than the one using Teams."))
-	case errors.Is(err, sso.ErrConsentRequired), errors.Is(err, sso.ErrInvalidToken):
-		return answer(botframework.PreconditionFailed("Single sign-on could not be completed; please sign in."))
+	case resp != nil:
+		return answer(*resp)
+	case err != nil:
+		return answer(botframework.CardResponse(failure))
 	}
-	return answer(botframework.CardResponse(failure))
-}
-
-func authReason(err error) string {
-	for _, k := range []struct {
-		err    error
-		reason string
-	}{{sso.ErrExpired, "expired"}, {sso.ErrWrongUser, "wrong_user"}, {sso.ErrConsentRequired, "consent_required"},
-		{sso.ErrInvalidToken, "invalid_token"}, {sso.ErrUnavailable, "unavailable"}} {
-		if errors.Is(err, k.err) {
-			return k.reason
-		}
-	}
-	return "other"
-}
-
-// loginRequest asks Teams for the user's SSO token (401), with the sign-in button as the fallback.
-func (o *Onboarding) loginRequest(text string) botframework.InvokeResponse {
-	resp, err := botframework.NewLoginRequest(botframework.LoginRequestParams{
-		Text:             text,
-		ConnectionName:   o.d.SSO.ConnectionName,
-		TokenExchangeID:  randomID(8),
-		TokenExchangeURI: o.d.SSO.Resource,
-		ProviderID:       o.d.SSO.ProviderID,
-		SignInURL:        o.d.SSO.SignInURL,
-	})
-	if err != nil {
-		return botframework.ErrorResponse(http.StatusInternalServerError, "InternalError", "Sign-in is not configured.")
-	}
-	return resp
+	return id, cred, true, nil
 }
 
 // scenario loads a scenario definition.

@@ -1,0 +1,212 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"guestpass/internal/app"
+	"guestpass/internal/botframework"
+	"guestpass/internal/cards"
+	"guestpass/internal/testkit"
+)
+
+// TestLocalModeGuestAccessEndToEnd drives the wired process the way the local demo does: the
+// sponsor defines a scenario in the wizard, the guest requests it from the sandbox (`bot guest`),
+// the approvals worker sends the sponsor the approval card, and the sponsor's click is signed in
+// (the sandbox stands in for Teams SSO), exchanged on-behalf-of and recorded in Entra.
+func TestLocalModeGuestAccessEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	_, url := localApp(t, dir, map[string]string{"APPROVAL_POLL_INTERVAL": "1s"})
+	fake := testkit.NewConnector(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	b := &player{t: t, url: url, fake: fake}
+
+	picker := b.say("new scenario")
+	name := b.click(picker, cards.VerbNewScenario, nil)
+	partners := b.click(name, cards.VerbWizardNext, map[string]string{cards.InputName: "Falcon partners", cards.InputDescription: "Partners on the project"})
+	resources := b.click(partners, cards.VerbWizardNext, map[string]string{cards.InputPartnerDomains: "contoso.com", cards.InputAnyExternalUser: cards.ToggleOff})
+	found := b.click(resources, cards.VerbWizardSearch, map[string]string{cards.InputResourceQuery: "Project X"})
+	added := b.click(found, cards.VerbWizardAddResources, map[string]string{cards.InputResourcePick: found.choice(t, "Project X (Team) · Member")})
+	approval := b.click(added, cards.VerbWizardNext, nil)
+	duration := b.click(approval, cards.VerbWizardNext, map[string]string{
+		cards.InputApprovalRequired: cards.ToggleOn, cards.InputSponsorApproves: cards.ToggleOn,
+		cards.InputStage1Approvers: "", cards.InputStage2Approvers: "", cards.InputStage3Approvers: "",
+		cards.InputRequestorJustification: cards.ToggleOff, cards.InputApproverJustification: cards.ToggleOff, cards.InputAutoDenyDays: "14",
+	})
+	questions := b.click(duration, cards.VerbWizardNext, map[string]string{cards.InputDurationDays: "30", cards.InputAllowExtension: cards.ToggleOff, cards.InputAllowB2B: cards.ToggleOff})
+	review := b.click(questions, cards.VerbWizardNext, nil)
+	b.click(review, cards.VerbCreateScenario, nil)
+	if _, err := fake.WaitFor(ctx, func(c testkit.Call) bool {
+		return c.Op == botframework.OpUpdate && strings.Contains(string(c.Body), "is ready")
+	}); err != nil {
+		t.Fatalf("the scenario never became ready: %v", err)
+	}
+
+	// The guest's side, by scenario name, exactly as `bot guest` does it.
+	req, err := app.SubmitGuestRequest(ctx, app.GuestOptions{
+		Email: "pat@contoso.com", Package: "Falcon partners",
+		StatePath: filepath.Join(dir, "sandbox.json"), DatabaseURL: filepath.Join(dir, "guestpass.db"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The worker finds the pending request and sends the sponsor (stage 1 approver) the card in
+	// the conversation the bot already has with them.
+	sent, err := fake.WaitFor(ctx, func(c testkit.Call) bool {
+		return c.Op == botframework.OpSend && strings.Contains(string(c.Body), cards.VerbApprove) && strings.Contains(string(c.Body), req.RequestID)
+	})
+	if err != nil {
+		t.Fatalf("no approval card for request %s: %v", req.RequestID, err)
+	}
+	decided := b.click(cardFromJSON(t, mustMarshal(t, sent.Activity.Attachments[0].Content)), cards.VerbApprove, nil)
+	if !decided.has("Approved") && !decided.has("approved") {
+		t.Fatalf("the approve click answered:\n%s", decided.raw)
+	}
+	if _, err := fake.WaitFor(ctx, func(c testkit.Call) bool {
+		return c.Op == botframework.OpSend && strings.Contains(c.Activity.Text, "approved")
+	}); err != nil {
+		t.Fatalf("the sponsor was never told about the decision: %v", err)
+	}
+}
+
+// player is the Playground's default user talking to the running bot.
+type player struct {
+	t    *testing.T
+	url  string
+	fake *testkit.Connector
+}
+
+func (p *player) post(a *botframework.Activity) []byte {
+	p.t.Helper()
+	resp, err := http.Post(p.url+"/api/messages", "application/json", bytes.NewReader(testkit.JSON(p.t, a)))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		p.t.Fatalf("POST /api/messages: %d %s", resp.StatusCode, body)
+	}
+	return body
+}
+
+// say types text and returns the card the bot answered with.
+func (p *player) say(text string) playedCard {
+	p.t.Helper()
+	before := len(p.fake.Calls())
+	p.post(testkit.PersonalMessage(p.fake.ServiceURL, text))
+	calls := p.fake.Calls()
+	if len(calls) <= before {
+		p.t.Fatalf("say %q: the bot sent nothing", text)
+	}
+	return cardFromJSON(p.t, []byte(cardJSON(p.t, calls[len(calls)-1])))
+}
+
+// click sends Action.Execute with verb's data merged with inputs and returns the answered card.
+func (p *player) click(c playedCard, verb string, inputs map[string]string) playedCard {
+	p.t.Helper()
+	data := c.action(p.t, verb)
+	for k, v := range inputs {
+		data[k] = v
+	}
+	body := p.post(testkit.ActionInvoke(p.fake.ServiceURL, verb, data))
+	var resp struct {
+		Type  string          `json:"type"`
+		Value json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil || resp.Type != botframework.InvokeTypeAdaptiveCard {
+		p.t.Fatalf("click %s answered %s, want a card", verb, body)
+	}
+	return cardFromJSON(p.t, resp.Value)
+}
+
+// playedCard is an Adaptive Card as the bot sent it.
+type playedCard struct {
+	raw  string
+	tree any
+}
+
+func cardFromJSON(t *testing.T, b []byte) playedCard {
+	t.Helper()
+	var tree any
+	if err := json.Unmarshal(b, &tree); err != nil {
+		t.Fatalf("card is not JSON: %v", err)
+	}
+	return playedCard{raw: string(b), tree: tree}
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (c playedCard) has(s string) bool { return strings.Contains(c.raw, s) }
+
+// find returns the first object of the card for which match is true.
+func (c playedCard) find(match func(map[string]any) bool) map[string]any {
+	var found map[string]any
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if found == nil && match(x) {
+				found = x
+				return
+			}
+			for _, v := range x {
+				walk(v)
+			}
+		case []any:
+			for _, v := range x {
+				walk(v)
+			}
+		}
+	}
+	walk(c.tree)
+	return found
+}
+
+// action returns a copy of the string data of the first Action.Execute with verb.
+func (c playedCard) action(t *testing.T, verb string) map[string]string {
+	t.Helper()
+	a := c.find(func(x map[string]any) bool { return x["type"] == "Action.Execute" && x["verb"] == verb })
+	if a == nil {
+		t.Fatalf("card has no %q action:\n%s", verb, c.raw)
+	}
+	data := map[string]string{}
+	if d, ok := a["data"].(map[string]any); ok {
+		for k, v := range d {
+			if s, ok := v.(string); ok {
+				data[k] = s
+			}
+		}
+	}
+	return data
+}
+
+// choice returns the value of the first choice whose title contains title.
+func (c playedCard) choice(t *testing.T, title string) string {
+	t.Helper()
+	ch := c.find(func(x map[string]any) bool {
+		tt, ok := x["title"].(string)
+		_, hasValue := x["value"].(string)
+		return ok && hasValue && strings.Contains(tt, title)
+	})
+	if ch == nil {
+		t.Fatalf("card has no choice %q:\n%s", title, c.raw)
+	}
+	return ch["value"].(string)
+}
