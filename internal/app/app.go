@@ -64,7 +64,9 @@ type App struct {
 	server    *server.Server
 	graph     GraphBackend
 	features  features
-	closers   []func(context.Context) error
+	// connectorCred is the outbound Bot Connector credential (nil in local mode); doctor checks it.
+	connectorCred azcore.TokenCredential
+	closers       []func(context.Context) error
 }
 
 // GraphBackend is where the bot's Microsoft Graph lives: the real one in tenant mode, the
@@ -123,6 +125,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (_ *App, err erro
 			return nil, fmt.Errorf("bot connector credential: %w", err)
 		}
 	}
+	a.connectorCred = cred
 	a.connector = botframework.NewConnector(botframework.ConnectorConfig{
 		HTTPClient: opts.HTTPClient,
 		Credential: cred, // nil in local mode: the Playground's mock connector takes no token

@@ -163,7 +163,7 @@ func TestLocalModeServesThePlayground(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(call.Activity.Text, `"dance"`) || !strings.Contains(call.Activity.Text, "help") || call.Activity.TextFormat != "plain" {
+	if !strings.Contains(call.Activity.Text, "`dance`") || !strings.Contains(call.Activity.Text, "help") || call.Activity.TextFormat != "plain" {
 		t.Fatalf("unknown command answered %q (format %q)", call.Activity.Text, call.Activity.TextFormat)
 	}
 
@@ -215,8 +215,8 @@ func TestLocalModeWiresEveryFeature(t *testing.T) {
 	defer cancel()
 
 	// help: the Playground's default user (Alex Wilber) is a sponsor and admin in the sandbox
-	// (the seeded groups are the defaults), so the scenario and invitation commands are listed;
-	// commands no feature answers yet are not.
+	// (the seeded groups are the defaults), so the scenario, invitation and admin commands are
+	// listed; commands no feature answers (approvals) are not.
 	if got := post(t, url, testkit.PersonalMessage(fake.ServiceURL, "help"), ""); got != http.StatusOK {
 		t.Fatalf("help = %d", got)
 	}
@@ -225,12 +225,12 @@ func TestLocalModeWiresEveryFeature(t *testing.T) {
 		t.Fatal(err)
 	}
 	help := cardJSON(t, call)
-	for _, want := range []string{"scenario new", "scenarios", "invite", "guests"} {
+	for _, want := range []string{"scenario new", "scenarios", "invite", "guests", "audit", "doctor"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help card does not list %q: %s", want, help)
 		}
 	}
-	if strings.Contains(help, "audit") {
+	if strings.Contains(help, "approvals") {
 		t.Errorf("help card lists a command nothing answers: %s", help)
 	}
 

@@ -3,6 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"guestpass/internal/admin"
+	"guestpass/internal/botframework"
+	"guestpass/internal/commands"
 	"net/url"
 	"os"
 	"strings"
@@ -121,6 +124,7 @@ type features struct {
 	dialogs     *dialogs.Dialogs
 	approvals   *approvals.Approvals
 	onboarding  *onboarding.Onboarding
+	dispatcher  *commands.Dispatcher
 }
 
 // buildFeatures builds Graph clients, the entitlement service, role resolution, SSO and the
@@ -260,7 +264,61 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 		return f, fmt.Errorf("onboarding: %w", err)
 	}
 	a.closers = append(a.closers, f.onboarding.Shutdown)
+
+	f.dispatcher, err = commands.NewDispatcher(commands.DispatcherOptions{
+		Resolver: f.roles,
+		Audit:    a.store,
+		Logger:   a.log.With("component", "commands"),
+	})
+	if err != nil {
+		return f, fmt.Errorf("commands: %w", err)
+	}
+	adm, err := admin.New(admin.Options{
+		Graph:    appOnly,
+		Service:  f.entitlement,
+		Store:    a.store,
+		TenantID: g.TenantID,
+		Doctor: admin.DoctorDeps{
+			Config:          a.doctorConfig(g),
+			Connector:       a.connectorCred,
+			ConnectorScope:  botframework.DefaultConnectorScope,
+			GraphCredential: appCred,
+			GraphScope:      sso.GraphScope(g.BaseURL),
+		},
+	})
+	if err != nil {
+		return f, fmt.Errorf("admin commands: %w", err)
+	}
+	adm.Register(f.dispatcher)
 	return f, nil
+}
+
+// doctorConfig is the configuration summary doctor shows: modes and ids, never secrets.
+func (a *App) doctorConfig(g GraphBackend) []admin.ConfigLine {
+	set := func(v string) string {
+		if v == "" {
+			return "not set"
+		}
+		return "set"
+	}
+	mode := "tenant"
+	if g.Sandbox != nil {
+		mode = "sandbox (built-in demo tenant)"
+	}
+	appID := a.cfg.AppID
+	if appID == "" {
+		appID = "not set (local mode: requests are not authenticated)"
+	}
+	return []admin.ConfigLine{
+		{Name: "Bot app id", Value: appID},
+		{Name: "App type", Value: string(a.cfg.AppType)},
+		{Name: "Client secret", Value: set(a.cfg.AppPassword)},
+		{Name: "Graph", Value: mode + " — " + g.BaseURL},
+		{Name: "Tenant", Value: g.TenantID},
+		{Name: "Store", Value: a.store.Dialect()},
+		{Name: "Admin group", Value: set(a.cfg.AdminGroupID)},
+		{Name: "Sponsor group", Value: set(a.cfg.SponsorGroupID)},
+	}
 }
 
 // cloudOf picks the national cloud My Access links point into from Graph's host.

@@ -91,6 +91,11 @@ func (m *Mux) HandleCommand(name string, h Handler) {
 	m.commands[strings.ToLower(strings.TrimPrefix(name, "/"))] = h
 }
 
+// CommandHandler returns the handler registered for the command word name, or nil.
+func (m *Mux) CommandHandler(name string) Handler {
+	return m.commands[strings.ToLower(strings.TrimPrefix(name, "/"))]
+}
+
 // HandleDefault sets the handler for turns nothing else matched.
 func (m *Mux) HandleDefault(h Handler) { m.fallback = h }
 

@@ -1,0 +1,202 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"guestpass/internal/authz"
+	"guestpass/internal/botframework"
+	"guestpass/internal/cards"
+	"guestpass/internal/router"
+	"guestpass/internal/store"
+)
+
+// HandlerFunc runs one authorized command. roles are the sender's resolved roles (the dispatcher
+// has already checked them against the authorization table for cmd's action and the conversation).
+type HandlerFunc func(ctx context.Context, t *router.Turn, cmd Command, roles authz.Roles) error
+
+// RoleResolver resolves a user's roles; *authz.Resolver implements it.
+type RoleResolver interface {
+	Roles(ctx context.Context, tenantID, userOID string) (authz.Roles, error)
+}
+
+// AuditLog records refusals; store.Store implements it.
+type AuditLog interface {
+	AppendAudit(ctx context.Context, e store.AuditEntry) error
+}
+
+// DispatcherOptions configure NewDispatcher.
+type DispatcherOptions struct {
+	// Resolver resolves the sender's roles (required).
+	Resolver RoleResolver
+	// Audit receives refusals (required: a refusal that is not recorded is not explicit).
+	Audit AuditLog
+	// Logger is used when a turn carries no logger of its own; it defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Dispatcher is the one entry point for typed commands: it parses the text, resolves the sender's
+// roles, applies the authorization table and runs the handler a feature registered for the
+// command's action. Keeping this in one place means no feature can forget the authorization check
+// or the personal-chat rule. Register handlers before serving; afterwards it is safe for
+// concurrent use.
+type Dispatcher struct {
+	resolver RoleResolver
+	audit    AuditLog
+	log      *slog.Logger
+
+	mu       sync.RWMutex
+	handlers map[authz.Action]HandlerFunc
+}
+
+// NewDispatcher returns a Dispatcher with only the built-in `help`.
+func NewDispatcher(o DispatcherOptions) (*Dispatcher, error) {
+	if o.Resolver == nil {
+		return nil, errors.New("commands: NewDispatcher: a role resolver is required")
+	}
+	if o.Audit == nil {
+		return nil, errors.New("commands: NewDispatcher: an audit log is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Dispatcher{resolver: o.Resolver, audit: o.Audit, log: o.Logger, handlers: map[authz.Action]HandlerFunc{}}, nil
+}
+
+// Handle registers h for the command whose spec names action. It panics when action is not a
+// text command or is `help` (built in), like http.ServeMux does on a bad pattern: both are
+// programming errors found at start-up.
+func (d *Dispatcher) Handle(action authz.Action, h HandlerFunc) {
+	if _, ok := ForAction(action); !ok || action == authz.ActionHelp || h == nil {
+		panic(fmt.Sprintf("commands: Handle: %q is not a command that takes a handler", action))
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.handlers[action] = h
+}
+
+func (d *Dispatcher) handler(action authz.Action) HandlerFunc {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.handlers[action]
+}
+
+// Register makes the dispatcher the handler of typed commands on mux: every command word of the
+// registry, and every other text message (so an unknown word gets a "did you mean"). Call it
+// after the features have registered their card verbs; commands are registered with Handle.
+func (d *Dispatcher) Register(mux *router.Mux) {
+	seen := map[string]bool{}
+	for p := range phrases {
+		w, _, _ := strings.Cut(p, " ")
+		if !seen[w] {
+			seen[w] = true
+			mux.HandleCommand(w, d.ServeTurn)
+		}
+	}
+	mux.HandleActivity(botframework.TypeMessage, d.ServeTurn)
+}
+
+// ServeTurn is the router.Handler for a text message. Card submissions (a value and no text) are
+// not commands and yield router.ErrUnhandled.
+func (d *Dispatcher) ServeTurn(ctx context.Context, t *router.Turn) error {
+	if t.IsSubmit() {
+		return router.ErrUnhandled
+	}
+	cmd, err := Parse(router.CommandText(t.Activity))
+	var ue *UsageError
+	switch {
+	case errors.Is(err, ErrEmpty):
+		return d.say(ctx, t, "Type help to see what I can do.")
+	case errors.As(err, &ue):
+		text := ue.Error()
+		if ue.Usage != "" {
+			text += "\nUsage: " + ue.Usage
+		}
+		return d.say(ctx, t, text)
+	case err != nil:
+		return fmt.Errorf("commands: parse: %w", err)
+	}
+
+	action := cmd.Action()
+	log := t.Log
+	if log == nil {
+		log = d.log
+	}
+	log = log.With("command", string(action), "user_oid", t.Identity.AADObjectID, "tenant_id", t.Identity.TenantID)
+	roles, rerr := d.resolver.Roles(ctx, t.Identity.TenantID, t.Identity.AADObjectID)
+	if rerr != nil {
+		// Fail closed: zero roles. Help stays useful (it shows what everyone may run); anything
+		// else is refused with the reason, not with a misleading "only admins can".
+		log.WarnContext(ctx, "resolving roles failed", "error", rerr)
+		if action != authz.ActionHelp {
+			return d.say(ctx, t, fmt.Sprintf("I couldn't check your permissions just now, so I can't run `%s`. Please try again in a moment.", cmd.Path()))
+		}
+		roles = authz.Roles{}
+	}
+	decision := authz.Decide(roles, action, t.Activity.Conversation.ConversationType)
+	if !decision.Allowed {
+		log.InfoContext(ctx, "command refused", "code", decision.Code, "roles", roles.String())
+		if entry, ok := authz.RefusalAudit(authz.Actor{
+			TenantID: t.Identity.TenantID, UserOID: t.Identity.AADObjectID, UserName: t.Identity.Name,
+			ActivityID: t.Activity.ID, ConversationID: t.Activity.Conversation.ID,
+		}, roles, action, decision); ok {
+			if err := d.audit.AppendAudit(ctx, entry); err != nil {
+				// The refusal stands whether or not it was recorded; a lost audit entry is an
+				// operational problem, reported at error level.
+				log.ErrorContext(ctx, "recording a refusal in the audit log failed", "error", err)
+			}
+		}
+		return d.say(ctx, t, decision.Reason)
+	}
+	if action == authz.ActionHelp {
+		return d.help(ctx, t, cmd, roles)
+	}
+	h := d.handler(action)
+	if h == nil {
+		return d.say(ctx, t, fmt.Sprintf("`%s` is not available in this deployment of guestpass.", cmd.Path()))
+	}
+	if err := h(ctx, t, cmd, roles); err != nil {
+		return fmt.Errorf("commands: %s: %w", action, err)
+	}
+	return nil
+}
+
+// help answers `help` and `help <command>` with the commands the sender may run and this
+// deployment answers, so help never advertises a command that would only earn "not available".
+func (d *Dispatcher) help(ctx context.Context, t *router.Turn, cmd Command, roles authz.Roles) error {
+	specs := Visible(roles)
+	if topic := cmd.Arg("command"); topic != "" {
+		about, err := HelpTopic(topic)
+		var ue *UsageError
+		if errors.As(err, &ue) {
+			return d.say(ctx, t, ue.Error())
+		} else if err != nil {
+			return err
+		}
+		specs = slices.DeleteFunc(about, func(s Spec) bool { return !authz.Allowed(roles, s.Action) })
+	}
+	in := cards.HelpInput{IsAdmin: roles.Admin && !roles.Guest}
+	for _, s := range specs {
+		if s.Action == authz.ActionHelp || d.handler(s.Action) != nil {
+			in.Commands = append(in.Commands, cards.Command{Name: s.Path(), Usage: s.Usage(), Description: s.Summary})
+		}
+	}
+	_, err := t.SendCard(ctx, cards.Help(in))
+	return err
+}
+
+// say sends text as plain text: it may echo what the user typed, which must not render as
+// markdown or mentions.
+func (d *Dispatcher) say(ctx context.Context, t *router.Turn, text string) error {
+	out := botframework.NewText(text)
+	out.TextFormat = "plain"
+	if _, err := t.Send(ctx, out); err != nil {
+		return fmt.Errorf("commands: reply: %w", err)
+	}
+	return nil
+}
