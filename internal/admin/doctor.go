@@ -50,14 +50,15 @@ type Requirement struct {
 
 // Requirements is what each feature needs. A permission that includes another (ReadWrite
 // includes Read) is listed as an alternative, so a tenant granting the broader one is not told
-// to add the narrower one.
+// to add the narrower one. Only application permissions are listed: what the bot does for a
+// person (approve, invite, send mail, remove) uses that person's delegated token, so the bot needs
+// no application permission for it (see docs/permissions.md).
 var Requirements = []Requirement{
 	{"Create and edit scenarios", [][]string{{"EntitlementManagement.ReadWrite.All"}}},
 	{"Scenarios with groups and Teams", [][]string{{"Group.ReadWrite.All"}}},
 	{"Scenarios with SharePoint sites", [][]string{{"Sites.FullControl.All"}}},
 	{"Scenarios with applications", [][]string{{"Application.ReadWrite.All"}}},
 	{"Pending requests and approvals", [][]string{{"EntitlementManagement.Read.All", "EntitlementManagement.ReadWrite.All"}}},
-	{"Guest invitations (app-only)", [][]string{{"User.Invite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"}}},
 	{"Directory search", [][]string{
 		{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
 		{"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
