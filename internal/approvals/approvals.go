@@ -196,21 +196,16 @@ func New(d Deps) (*Approvals, error) {
 		return nil, errors.New("approvals: Entitlement is required")
 	case d.Connector == nil:
 		return nil, errors.New("approvals: Connector is required")
-	case d.Validator == nil || d.Exchanger == nil:
-		return nil, errors.New("approvals: the SSO Validator and Exchanger are required")
 	case d.TenantID == "":
 		return nil, errors.New("approvals: TenantID is required")
 	case d.BotID == "":
 		return nil, errors.New("approvals: BotID is required")
-	case d.SSO.Resource == "":
-		return nil, errors.New("approvals: the SSO resource (api://botid-…) is required")
-	case d.SSO.SignInURL == "" && d.LocalToken == nil:
-		// Teams needs the button when SSO fails; without it an approver could get stuck.
-		return nil, errors.New("approvals: the fallback sign-in URL is required")
 	}
-	if d.SSO.ConnectionName == "" {
-		d.SSO.ConnectionName = DefaultConnectionName
+	auth, err := sso.NewAuthenticator(d.Validator, d.Exchanger, d.SSO, d.LocalToken)
+	if err != nil {
+		return nil, fmt.Errorf("approvals: %w", err)
 	}
+	d.SSO = auth.Settings
 	if d.ServiceURL == "" {
 		d.ServiceURL = DefaultServiceURL
 	}
@@ -238,7 +233,7 @@ func New(d Deps) (*Approvals, error) {
 	}
 	return &Approvals{
 		d: d, log: d.Logger.With("component", "approvals"), now: d.Now,
-		auth: &sso.Authenticator{Validator: d.Validator, Exchanger: d.Exchanger, Settings: d.SSO, LocalToken: d.LocalToken},
+		auth: auth,
 		kick: make(chan struct{}, 1),
 	}, nil
 }

@@ -141,22 +141,18 @@ func New(d Deps) (*Onboarding, error) {
 		return nil, errors.New("onboarding: Roles is required")
 	case d.Connector == nil:
 		return nil, errors.New("onboarding: Connector is required")
-	case d.Validator == nil || d.Exchanger == nil:
-		return nil, errors.New("onboarding: the SSO Validator and Exchanger are required")
 	case d.TenantID == "":
 		return nil, errors.New("onboarding: TenantID is required")
 	case d.BotID == "":
 		return nil, errors.New("onboarding: BotID is required")
-	case d.SSO.Resource == "":
-		return nil, errors.New("onboarding: the SSO resource (api://botid-…) is required")
-	case d.SSO.SignInURL == "" && d.LocalToken == nil:
-		return nil, errors.New("onboarding: the fallback sign-in URL is required")
 	case d.DailyLimit < 0:
 		return nil, errors.New("onboarding: DailyLimit must not be negative")
 	}
-	if d.SSO.ConnectionName == "" {
-		d.SSO.ConnectionName = DefaultConnectionName
+	auth, err := sso.NewAuthenticator(d.Validator, d.Exchanger, d.SSO, d.LocalToken)
+	if err != nil {
+		return nil, fmt.Errorf("onboarding: %w", err)
 	}
+	d.SSO = auth.Settings
 	if d.ServiceURL == "" {
 		d.ServiceURL = DefaultServiceURL
 	}
@@ -180,7 +176,7 @@ func New(d Deps) (*Onboarding, error) {
 		d.Logger = slog.Default()
 	}
 	o := &Onboarding{d: d, log: d.Logger.With("component", "onboarding"), now: d.Now,
-		auth: &sso.Authenticator{Validator: d.Validator, Exchanger: d.Exchanger, Settings: d.SSO, LocalToken: d.LocalToken}}
+		auth: auth}
 	o.bgCtx, o.bgCancel = context.WithCancel(context.Background())
 	return o, nil
 }

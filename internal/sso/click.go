@@ -83,6 +83,25 @@ type Authenticator struct {
 	LocalToken func(ctx context.Context, tenantID, userOID string) (string, error)
 }
 
+// NewAuthenticator checks what a feature needs to sign clicking users in and returns the
+// Authenticator, with the default connection name filled in. Without a fallback sign-in URL (or
+// the local-mode token issuer) a user whose silent SSO fails would have no way forward, so that is
+// refused here rather than discovered by a stuck approver.
+func NewAuthenticator(v *Validator, x *Exchanger, s Settings, localToken func(ctx context.Context, tenantID, userOID string) (string, error)) (*Authenticator, error) {
+	switch {
+	case v == nil || x == nil:
+		return nil, errors.New("the SSO Validator and Exchanger are required")
+	case s.Resource == "":
+		return nil, errors.New("the SSO resource (api://botid-…) is required")
+	case s.SignInURL == "" && localToken == nil:
+		return nil, errors.New("the fallback sign-in URL is required")
+	}
+	if s.ConnectionName == "" {
+		s.ConnectionName = DefaultConnectionName
+	}
+	return &Authenticator{Validator: v, Exchanger: x, Settings: s, LocalToken: localToken}, nil
+}
+
 // Authenticate validates token for the activity's sender (userOID in tenantID) and exchanges it
 // on-behalf-of.
 func (a *Authenticator) Authenticate(ctx context.Context, token, tenantID, userOID string) (*Identity, azcore.TokenCredential, error) {

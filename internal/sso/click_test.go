@@ -123,3 +123,35 @@ func TestReason(t *testing.T) {
 		}
 	}
 }
+
+func TestNewAuthenticator(t *testing.T) {
+	f := newFakeEntra(t)
+	v, x := newValidator(t, f, nil), newExchanger(t, f)
+	local := func(context.Context, string, string) (string, error) { return "", nil }
+	full := sso.Settings{Resource: "api://botid-bot-app", SignInURL: "https://login.example/consent"}
+
+	a, err := sso.NewAuthenticator(v, x, full, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Settings.ConnectionName != sso.DefaultConnectionName {
+		t.Errorf("connection name = %q, want the default", a.Settings.ConnectionName)
+	}
+	if _, err := sso.NewAuthenticator(v, x, sso.Settings{Resource: full.Resource}, local); err != nil {
+		t.Errorf("local mode without a sign-in URL: %v", err)
+	}
+	for name, tt := range map[string]struct {
+		v *sso.Validator
+		x *sso.Exchanger
+		s sso.Settings
+	}{
+		"no validator":   {nil, x, full},
+		"no exchanger":   {v, nil, full},
+		"no resource":    {v, x, sso.Settings{SignInURL: full.SignInURL}},
+		"no sign-in URL": {v, x, sso.Settings{Resource: full.Resource}},
+	} {
+		if _, err := sso.NewAuthenticator(tt.v, tt.x, tt.s, nil); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
