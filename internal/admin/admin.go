@@ -1,15 +1,21 @@
 // Package admin answers guestpass's admin commands: lists of requests, catalogs, access packages,
-// connected organizations and expiring access, the audit log, statistics, and `doctor`.
+// connected organizations and expiring access, the audit log, statistics, `doctor`, and adding
+// and removing connected organizations.
 //
-// Handlers register with a commands.Dispatcher, which has already applied the authorization
-// table: every action here is admin-only and answered only in a personal chat, because the
-// answers show guest and tenant data. Lists are read app-only with the bot's Graph client.
+// Typed commands register with a commands.Dispatcher, which has already applied the
+// authorization table: every action here is admin-only and answered only in a personal chat,
+// because the answers show guest and tenant data. Card clicks (list paging, the orgs
+// confirmations) register with the router and apply the same table themselves, with the identity
+// of the authenticated activity. Lists are read app-only with the bot's Graph client; connected
+// organizations are created and deleted with the admin's delegated token (SSO + on-behalf-of),
+// so Entra checks the admin's own rights and records them as the actor.
 package admin
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -24,12 +30,18 @@ import (
 	"guestpass/internal/entitlement"
 	"guestpass/internal/graph"
 	"guestpass/internal/router"
+	"guestpass/internal/sso"
 	"guestpass/internal/store"
 )
 
-// MaxRows is the most rows a list card shows; Teams renders long tables poorly, and an admin who
-// needs more narrows the list with its flags.
+// MaxRows is the most rows one page of a list card shows; Teams renders long tables poorly, so
+// longer lists get Next and Previous buttons.
 const MaxRows = 50
+
+// RoleResolver resolves a user's guestpass roles; *authz.Resolver implements it.
+type RoleResolver interface {
+	Roles(ctx context.Context, tenantID, userOID string) (authz.Roles, error)
+}
 
 // Options configure New.
 type Options struct {
@@ -43,6 +55,14 @@ type Options struct {
 	TenantID string
 	// Doctor is what `doctor` checks.
 	Doctor DoctorDeps
+	// Roles resolves the roles of whoever clicks an admin card: clicks do not pass through the
+	// command dispatcher, so they are authorized here with the same table.
+	Roles RoleResolver
+	// Auth turns the SSO token of a confirming click into the admin's delegated Graph
+	// credential (connected organizations are created and deleted as the admin).
+	Auth *sso.Authenticator
+	// Logger is used when a turn carries no logger (default slog.Default()).
+	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -50,53 +70,60 @@ type Options struct {
 // Admin holds the admin command handlers.
 type Admin struct {
 	o Options
+	// listers are the paged lists, by action: typed commands and paging clicks share them.
+	listers map[authz.Action]lister
 }
 
 // New returns the admin handlers for o.
 func New(o Options) (*Admin, error) {
-	if o.Graph == nil || o.Service == nil || o.Store == nil {
-		return nil, errors.New("admin: New: Graph, Service and Store are required")
+	if o.Graph == nil || o.Service == nil || o.Store == nil || o.Roles == nil || o.Auth == nil {
+		return nil, errors.New("admin: New: Graph, Service, Store, Roles and Auth are required")
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Admin{o: o}, nil
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	a := &Admin{o: o}
+	a.listers = map[authz.Action]lister{
+		authz.ActionRequests: a.requests,
+		authz.ActionCatalogs: a.catalogs,
+		authz.ActionPackages: a.packages,
+		authz.ActionOrgs:     a.orgs,
+		authz.ActionExpiring: a.expiring,
+		authz.ActionAudit:    a.audit,
+	}
+	return a, nil
 }
 
 // Register registers every admin command this package answers with d.
+// Call RegisterVerbs too, for the buttons of the cards these commands send.
 func (a *Admin) Register(d *commands.Dispatcher) {
-	d.Handle(authz.ActionRequests, a.requests)
-	d.Handle(authz.ActionCatalogs, a.catalogs)
-	d.Handle(authz.ActionPackages, a.packages)
-	d.Handle(authz.ActionOrgs, a.orgs)
-	d.Handle(authz.ActionExpiring, a.expiring)
-	d.Handle(authz.ActionAudit, a.audit)
+	for action, l := range a.listers {
+		d.Handle(action, a.listCommand(l))
+	}
+	d.Handle(authz.ActionOrgsAdd, a.orgsAdd)
+	d.Handle(authz.ActionOrgsRemove, a.orgsRemove)
 	d.Handle(authz.ActionStats, a.stats)
 	d.Handle(authz.ActionDoctor, a.doctor)
 }
 
-// table sends a list card, cut to MaxRows with the cut said in the title.
-func table(ctx context.Context, t *router.Turn, title string, columns []string, rows [][]string, empty string, more bool) error {
-	if more {
-		title += fmt.Sprintf(" (first %d)", MaxRows)
-	}
+// RegisterVerbs routes the card actions of the admin cards: list paging and the connected
+// organization confirmations.
+func (a *Admin) RegisterVerbs(mux *router.Mux) {
+	mux.HandleVerb(cards.VerbAdminPage, a.onPage)
+	mux.HandleVerb(cards.VerbOrgAdd, a.onAdd)
+	mux.HandleVerb(cards.VerbOrgAddConfirm, a.onAddConfirm)
+	mux.HandleVerb(cards.VerbOrgRemove, a.onRemove)
+	mux.HandleVerb(cards.VerbOrgRemoveConfirm, a.onRemoveConfirm)
+	mux.HandleVerb(cards.VerbOrgCancel, a.onCancel)
+}
+
+// table sends a list that always fits one card (stats), without paging.
+func table(ctx context.Context, t *router.Turn, title string, columns []string, rows [][]string, empty string) error {
 	_, err := t.SendCard(ctx, cards.Table(cards.TableInput{Title: title, Columns: columns, Rows: rows, Empty: empty}))
 	return err
-}
-
-// collect gathers at most MaxRows rows from a Graph listing; more reports that rows were left out.
-type collect struct {
-	rows [][]string
-	more bool
-}
-
-func (c *collect) add(row ...string) error {
-	if len(c.rows) == MaxRows {
-		c.more = true
-		return graph.Stop
-	}
-	c.rows = append(c.rows, row)
-	return nil
 }
 
 func (a *Admin) em() *igov.EntitlementManagementRequestBuilder {
@@ -117,7 +144,7 @@ func (a *Admin) scenarioByName(ctx context.Context, name string) (store.Scenario
 	return store.ScenarioRecord{}, false, nil
 }
 
-func (a *Admin) requests(ctx context.Context, t *router.Turn, cmd commands.Command, _ authz.Roles) error {
+func (a *Admin) requests(ctx context.Context, cmd commands.Command, page int) (cards.TableInput, error) {
 	var clauses []string
 	if cmd.Arg("state") == "pending" {
 		clauses = append(clauses, graph.EqFilter("state", string(entitlement.RequestPendingApproval)))
@@ -126,10 +153,10 @@ func (a *Admin) requests(ctx context.Context, t *router.Turn, cmd commands.Comma
 	if name := cmd.Flag("scenario"); name != "" {
 		sc, ok, err := a.scenarioByName(ctx, name)
 		if err != nil {
-			return err
+			return cards.TableInput{}, err
 		}
 		if !ok || sc.AccessPackageID == "" {
-			return say(ctx, t, fmt.Sprintf("There is no provisioned scenario named %q.", name))
+			return cards.TableInput{}, notice(fmt.Sprintf("There is no provisioned scenario named %q.", name))
 		}
 		clauses = append(clauses, graph.EqFilter("accessPackage/id", sc.AccessPackageID))
 		title += " for " + sc.Name
@@ -142,44 +169,50 @@ func (a *Admin) requests(ctx context.Context, t *router.Turn, cmd commands.Comma
 	if f := graph.And(clauses...); f != "" {
 		cfg.QueryParameters.Filter = &f
 	}
-	page, err := a.em().AssignmentRequests().Get(ctx, cfg)
+	res, err := a.em().AssignmentRequests().Get(ctx, cfg)
 	if err != nil {
-		return graph.Wrap("list assignment requests", err)
+		return cards.TableInput{}, graph.Wrap("list assignment requests", err)
 	}
-	var c collect
-	err = graph.Each(ctx, a.o.Graph, "list assignment requests", page, models.CreateAccessPackageAssignmentRequestCollectionResponseFromDiscriminatorValue,
+	p := newPager(page)
+	err = graph.Each(ctx, a.o.Graph, "list assignment requests", res, models.CreateAccessPackageAssignmentRequestCollectionResponseFromDiscriminatorValue,
 		func(r models.AccessPackageAssignmentRequestable) error {
+			if p.skip() {
+				return nil
+			}
 			who, pkg := "", ""
 			if s := r.GetRequestor(); s != nil {
 				who = first(deref(s.GetDisplayName()), deref(s.GetEmail()), deref(s.GetPrincipalName()))
 			}
-			if p := r.GetAccessPackage(); p != nil {
-				pkg = deref(p.GetDisplayName())
+			if ap := r.GetAccessPackage(); ap != nil {
+				pkg = deref(ap.GetDisplayName())
 			}
 			state := ""
 			if s := r.GetState(); s != nil {
 				state = s.String()
 			}
-			return c.add(who, pkg, state, date(r.GetCreatedDateTime()))
+			return p.add(who, pkg, state, date(r.GetCreatedDateTime()))
 		})
 	if err != nil {
-		return graph.Wrap("list assignment requests", err)
+		return cards.TableInput{}, graph.Wrap("list assignment requests", err)
 	}
 	empty := "No access requests."
 	if cmd.Arg("state") == "pending" {
 		empty = "No requests are waiting for approval."
 	}
-	return table(ctx, t, title, []string{"Requestor", "Access package", "State", "Requested"}, c.rows, empty, c.more)
+	return p.table(title, []string{"Requestor", "Access package", "State", "Requested"}, empty), nil
 }
 
-func (a *Admin) catalogs(ctx context.Context, t *router.Turn, _ commands.Command, _ authz.Roles) error {
-	page, err := a.em().Catalogs().Get(ctx, nil)
+func (a *Admin) catalogs(ctx context.Context, _ commands.Command, page int) (cards.TableInput, error) {
+	res, err := a.em().Catalogs().Get(ctx, nil)
 	if err != nil {
-		return graph.Wrap("list catalogs", err)
+		return cards.TableInput{}, graph.Wrap("list catalogs", err)
 	}
-	var c collect
-	err = graph.Each(ctx, a.o.Graph, "list catalogs", page, models.CreateAccessPackageCatalogCollectionResponseFromDiscriminatorValue,
+	p := newPager(page)
+	err = graph.Each(ctx, a.o.Graph, "list catalogs", res, models.CreateAccessPackageCatalogCollectionResponseFromDiscriminatorValue,
 		func(cat models.AccessPackageCatalogable) error {
+			if p.skip() {
+				return nil
+			}
 			state, typ := "", ""
 			if s := cat.GetState(); s != nil {
 				state = s.String()
@@ -187,52 +220,58 @@ func (a *Admin) catalogs(ctx context.Context, t *router.Turn, _ commands.Command
 			if s := cat.GetCatalogType(); s != nil {
 				typ = s.String()
 			}
-			return c.add(deref(cat.GetDisplayName()), typ, state, yesNo(cat.GetIsExternallyVisible()))
+			return p.add(deref(cat.GetDisplayName()), typ, state, yesNo(cat.GetIsExternallyVisible()))
 		})
 	if err != nil {
-		return graph.Wrap("list catalogs", err)
+		return cards.TableInput{}, graph.Wrap("list catalogs", err)
 	}
-	return table(ctx, t, "Catalogs", []string{"Catalog", "Type", "State", "External"}, c.rows, "No catalogs.", c.more)
+	return p.table("Catalogs", []string{"Catalog", "Type", "State", "External"}, "No catalogs."), nil
 }
 
-func (a *Admin) packages(ctx context.Context, t *router.Turn, cmd commands.Command, _ authz.Roles) error {
-	page, err := a.em().AccessPackages().Get(ctx, &igov.EntitlementManagementAccessPackagesRequestBuilderGetRequestConfiguration{
+func (a *Admin) packages(ctx context.Context, cmd commands.Command, page int) (cards.TableInput, error) {
+	res, err := a.em().AccessPackages().Get(ctx, &igov.EntitlementManagementAccessPackagesRequestBuilderGetRequestConfiguration{
 		QueryParameters: &igov.EntitlementManagementAccessPackagesRequestBuilderGetQueryParameters{Expand: []string{"catalog"}},
 	})
 	if err != nil {
-		return graph.Wrap("list access packages", err)
+		return cards.TableInput{}, graph.Wrap("list access packages", err)
 	}
 	only := cmd.Flag("catalog")
-	var c collect
-	err = graph.Each(ctx, a.o.Graph, "list access packages", page, models.CreateAccessPackageCollectionResponseFromDiscriminatorValue,
-		func(p models.AccessPackageable) error {
+	p := newPager(page)
+	err = graph.Each(ctx, a.o.Graph, "list access packages", res, models.CreateAccessPackageCollectionResponseFromDiscriminatorValue,
+		func(pkg models.AccessPackageable) error {
 			cat := ""
-			if cp := p.GetCatalog(); cp != nil {
+			if cp := pkg.GetCatalog(); cp != nil {
 				cat = deref(cp.GetDisplayName())
 			}
 			if only != "" && !strings.EqualFold(cat, only) {
 				return nil
 			}
-			return c.add(deref(p.GetDisplayName()), cat, yesNo(p.GetIsHidden()), date(p.GetCreatedDateTime()))
+			if p.skip() {
+				return nil
+			}
+			return p.add(deref(pkg.GetDisplayName()), cat, yesNo(pkg.GetIsHidden()), date(pkg.GetCreatedDateTime()))
 		})
 	if err != nil {
-		return graph.Wrap("list access packages", err)
+		return cards.TableInput{}, graph.Wrap("list access packages", err)
 	}
 	title := "Access packages"
 	if only != "" {
 		title += " in " + only
 	}
-	return table(ctx, t, title, []string{"Access package", "Catalog", "Hidden", "Created"}, c.rows, "No access packages.", c.more)
+	return p.table(title, []string{"Access package", "Catalog", "Hidden", "Created"}, "No access packages."), nil
 }
 
-func (a *Admin) orgs(ctx context.Context, t *router.Turn, _ commands.Command, _ authz.Roles) error {
-	page, err := a.em().ConnectedOrganizations().Get(ctx, nil)
+func (a *Admin) orgs(ctx context.Context, _ commands.Command, page int) (cards.TableInput, error) {
+	res, err := a.em().ConnectedOrganizations().Get(ctx, nil)
 	if err != nil {
-		return graph.Wrap("list connected organizations", err)
+		return cards.TableInput{}, graph.Wrap("list connected organizations", err)
 	}
-	var c collect
-	err = graph.Each(ctx, a.o.Graph, "list connected organizations", page, models.CreateConnectedOrganizationCollectionResponseFromDiscriminatorValue,
+	p := newPager(page)
+	err = graph.Each(ctx, a.o.Graph, "list connected organizations", res, models.CreateConnectedOrganizationCollectionResponseFromDiscriminatorValue,
 		func(o models.ConnectedOrganizationable) error {
+			if p.skip() {
+				return nil
+			}
 			var sources []string
 			for _, src := range o.GetIdentitySources() {
 				switch s := src.(type) {
@@ -246,31 +285,35 @@ func (a *Admin) orgs(ctx context.Context, t *router.Turn, _ commands.Command, _ 
 			if s := o.GetState(); s != nil {
 				state = s.String()
 			}
-			return c.add(deref(o.GetDisplayName()), strings.Join(sources, ", "), state, deref(o.GetId()))
+			return p.add(deref(o.GetDisplayName()), strings.Join(sources, ", "), state, deref(o.GetId()))
 		})
 	if err != nil {
-		return graph.Wrap("list connected organizations", err)
+		return cards.TableInput{}, graph.Wrap("list connected organizations", err)
 	}
-	return table(ctx, t, "Connected organizations", []string{"Organization", "Identity sources", "State", "Id"}, c.rows, "No connected organizations.", c.more)
+	return p.table("Connected organizations", []string{"Organization", "Identity sources", "State", "Id"}, "No connected organizations."), nil
 }
 
-func (a *Admin) expiring(ctx context.Context, t *router.Turn, cmd commands.Command, _ authz.Roles) error {
+func (a *Admin) expiring(ctx context.Context, cmd commands.Command, page int) (cards.TableInput, error) {
 	days := cmd.Int("days")
 	list, err := a.o.Service.Assignments(ctx, entitlement.AssignmentFilter{ExpiringWithin: time.Duration(days) * 24 * time.Hour})
 	if err != nil {
-		return fmt.Errorf("list expiring assignments: %w", err)
+		return cards.TableInput{}, fmt.Errorf("list expiring assignments: %w", err)
 	}
-	var c collect
+	p := newPager(page)
 	for _, as := range list {
-		if c.add(first(as.Target.DisplayName, as.Target.Email), as.Target.Organisation, as.AccessPackageID, as.ExpiresAt.UTC().Format("2006-01-02")) != nil {
+		if p.skip() {
+			continue
+		}
+		if p.add(first(as.Target.DisplayName, as.Target.Email), as.Target.Organisation, as.AccessPackageID, as.ExpiresAt.UTC().Format("2006-01-02")) != nil {
 			break
 		}
 	}
-	return table(ctx, t, fmt.Sprintf("Access expiring within %d days", days), []string{"Guest", "Organisation", "Access package", "Expires"},
-		c.rows, fmt.Sprintf("No access expires within %d days.", days), c.more)
+	return p.table(fmt.Sprintf("Access expiring within %d days", days), []string{"Guest", "Organisation", "Access package", "Expires"},
+		fmt.Sprintf("No access expires within %d days.", days)), nil
 }
 
-func (a *Admin) audit(ctx context.Context, t *router.Turn, cmd commands.Command, _ authz.Roles) error {
+// audit lists the newest --last entries (of --user), a page at a time.
+func (a *Admin) audit(ctx context.Context, cmd commands.Command, page int) (cards.TableInput, error) {
 	last := cmd.Int("last")
 	q := store.AuditQuery{Limit: last}
 	user := cmd.Flag("user")
@@ -284,19 +327,27 @@ func (a *Admin) audit(ctx context.Context, t *router.Turn, cmd commands.Command,
 	}
 	entries, err := a.o.Store.ListAudit(ctx, q)
 	if err != nil {
-		return fmt.Errorf("list audit: %w", err)
+		return cards.TableInput{}, fmt.Errorf("list audit: %w", err)
 	}
-	var rows [][]string
+	p := newPager(page)
+	n := 0
 	for _, e := range entries {
 		if user != "" && !strings.Contains(strings.ToLower(e.ActorName), strings.ToLower(user)) {
 			continue
 		}
-		if len(rows) == last {
+		if n == last {
 			break
 		}
-		rows = append(rows, []string{e.At.UTC().Format("2006-01-02 15:04"), first(e.ActorName, e.ActorOID), e.Action, e.Target, e.Outcome})
+		n++
+		if p.skip() {
+			continue
+		}
+		if p.add(e.At.UTC().Format("2006-01-02 15:04"), first(e.ActorName, e.ActorOID), e.Action, e.Target, e.Outcome) != nil {
+			// Another entry within --last follows: the next page shows it.
+			break
+		}
 	}
-	return table(ctx, t, "Audit log", []string{"When (UTC)", "Who", "Action", "Target", "Outcome"}, rows, "No audit entries.", false)
+	return p.table("Audit log", []string{"When (UTC)", "Who", "Action", "Target", "Outcome"}, "No audit entries."), nil
 }
 
 // countLimit is the most items stats counts per list; it says "1000+" beyond.
@@ -364,7 +415,7 @@ func (a *Admin) stats(ctx context.Context, t *router.Turn, _ commands.Command, _
 		byState[o.State]++
 	}
 	rows = append(rows, []string{"Outbox", count(len(out)) + states(byState)})
-	return table(ctx, t, "guestpass statistics", []string{"What", "Count"}, rows, "", false)
+	return table(ctx, t, "guestpass statistics", []string{"What", "Count"}, rows, "")
 }
 
 // states renders counts by state in a stable order: " (delivered 3, pending 1)".

@@ -17,6 +17,7 @@ import (
 	"guestpass/internal/commands"
 	"guestpass/internal/credentials"
 	"guestpass/internal/entitlement"
+	"guestpass/internal/router"
 	"guestpass/internal/sandbox"
 	"guestpass/internal/sso"
 	"guestpass/internal/store"
@@ -25,16 +26,24 @@ import (
 )
 
 type env struct {
-	t   *testing.T
-	tn  *testenv.Tenant
-	st  store.Store
-	svc *entitlement.Service
-	url string
+	t     *testing.T
+	tn    *testenv.Tenant
+	st    store.Store
+	svc   *entitlement.Service
+	roles *authz.Resolver
+	auth  *sso.Authenticator
+	url   string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, testenv.Options{}) }
+
+// newEnvWith serves the admin commands and card verbs over the sandbox tenant, with the
+// dispatcher, role resolution and SSO exactly as production wires them (no local token issuer:
+// a click without an SSO token gets the sign-in request).
+func newEnvWith(t *testing.T, o testenv.Options) *env {
 	t.Helper()
-	tn := testenv.New(t, testenv.Options{ConnectorOptions: []testkit.ConnectorOption{testkit.WithoutRateLimit()}})
+	o.ConnectorOptions = append(o.ConnectorOptions, testkit.WithoutRateLimit())
+	tn := testenv.New(t, o)
 	st := tn.OpenStore(nil)
 	svc := tn.Service(st, nil)
 	e := &env{t: t, tn: tn, st: st, svc: svc}
@@ -43,18 +52,31 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.roles = res
+	v, x := tn.SSO()
+	if e.auth, err = sso.NewAuthenticator(v, x, tn.SSOSettings(), nil); err != nil {
+		t.Fatal(err)
+	}
 	d, err := commands.NewDispatcher(commands.DispatcherOptions{Resolver: res, Audit: st, Logger: testenv.Quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := admin.New(admin.Options{Graph: tn.Graph, Service: svc, Store: st, TenantID: sandbox.TenantID, Doctor: e.doctorDeps()})
+	a, err := admin.New(e.options(e.doctorDeps()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.Register(d)
 	conn := botframework.NewConnector(botframework.ConnectorConfig{HTTPClient: tn.Connector.Client(), MaxRetries: -1, Logger: testenv.Quiet(), Timeout: 5 * time.Second})
-	e.url = tn.Serve(st, conn, d.Register).URL
+	e.url = tn.Serve(st, conn, func(mux *router.Mux) {
+		a.RegisterVerbs(mux)
+		d.Register(mux)
+	}).URL
 	return e
+}
+
+func (e *env) options(doctor admin.DoctorDeps) admin.Options {
+	return admin.Options{Graph: e.tn.Graph, Service: e.svc, Store: e.st, TenantID: sandbox.TenantID, Doctor: doctor,
+		Roles: e.roles, Auth: e.auth, Logger: testenv.Quiet()}
 }
 
 // doctorDeps builds a fresh app-only credential, so its first token carries the sandbox's
@@ -72,9 +94,15 @@ func (e *env) doctorDeps() admin.DoctorDeps {
 // say posts text from Alex (admin) in a personal chat and returns the one reply as JSON.
 func (e *env) say(text string) string {
 	e.t.Helper()
+	return e.sayAs(sandbox.UserAlex, text)
+}
+
+// sayAs posts text from user oid in their personal chat and returns the one reply as JSON.
+func (e *env) sayAs(oid, text string) string {
+	e.t.Helper()
 	a := testkit.PersonalMessage(e.tn.Connector.ServiceURL, text)
-	a.From = schema.ChannelAccount{ID: "29:" + sandbox.UserAlex, Name: "Alex", AadObjectID: sandbox.UserAlex}
-	a.Conversation.ID = "a:personal-alex"
+	a.From = schema.ChannelAccount{ID: "29:" + oid, Name: names[oid], AadObjectID: oid}
+	a.Conversation.ID = "a:personal-" + oid
 	a.Conversation.TenantID = sandbox.TenantID
 	a.ChannelData.Tenant = &botframework.IDRef{ID: sandbox.TenantID}
 	before := len(e.tn.Connector.Calls())
@@ -209,7 +237,7 @@ func TestDoctorReportsExactlyTheMissingPermission(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.tn.Sandbox.SetAppRoles(slices.DeleteFunc(slices.Clone(sandbox.DefaultAppRoles), func(r string) bool { return r == tt.remove }))
-			a, err := admin.New(admin.Options{Graph: e.tn.Graph, Service: e.svc, Store: e.st, Doctor: e.doctorDeps()})
+			a, err := admin.New(e.options(e.doctorDeps()))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -125,6 +125,7 @@ type features struct {
 	approvals   *approvals.Approvals
 	onboarding  *onboarding.Onboarding
 	dispatcher  *commands.Dispatcher
+	admin       *admin.Admin
 }
 
 // buildFeatures builds Graph clients, the entitlement service, role resolution, SSO and the
@@ -257,6 +258,7 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 		ServiceURL:   id.serviceURL,
 		Organisation: id.organization,
 		DailyLimit:   a.cfg.InviteDailyLimit,
+		ExpiryNotice: a.cfg.ExpiryNotice,
 		Holder:       holder,
 		Logger:       a.log,
 	})
@@ -273,11 +275,20 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 	if err != nil {
 		return f, fmt.Errorf("commands: %w", err)
 	}
+	// Admins add and remove connected organizations with their own delegated token, signed in
+	// like approvers and sponsors.
+	adminAuth, err := sso.NewAuthenticator(validator, exchanger, signInSettings, localToken)
+	if err != nil {
+		return f, fmt.Errorf("admin commands: %w", err)
+	}
 	adm, err := admin.New(admin.Options{
 		Graph:    appOnly,
 		Service:  f.entitlement,
 		Store:    a.store,
 		TenantID: g.TenantID,
+		Roles:    f.roles,
+		Auth:     adminAuth,
+		Logger:   a.log.With("component", "admin"),
 		Doctor: admin.DoctorDeps{
 			Config:          a.doctorConfig(g),
 			Connector:       a.connectorCred,
@@ -290,6 +301,7 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 		return f, fmt.Errorf("admin commands: %w", err)
 	}
 	adm.Register(f.dispatcher)
+	f.admin = adm
 	return f, nil
 }
 

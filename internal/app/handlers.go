@@ -14,6 +14,7 @@ import (
 // featureCommands maps the command actions that conversation features answer to the command word
 // each feature registers on the router.
 var featureCommands = map[authz.Action]string{
+	authz.ActionApprovals:      "approvals",
 	authz.ActionScenarios:      "scenarios",
 	authz.ActionScenarioShow:   "scenario",
 	authz.ActionScenarioNew:    "scenario",
@@ -34,6 +35,7 @@ func (a *App) registerHandlers() {
 	a.features.dialogs.Register(a.mux)
 	a.features.approvals.Register(a.mux)
 	a.features.onboarding.Register(a.mux)
+	a.features.admin.RegisterVerbs(a.mux)
 	for action, word := range featureCommands {
 		if h := a.mux.CommandHandler(word); h != nil {
 			a.features.dispatcher.Handle(action, forward(h))
@@ -41,6 +43,16 @@ func (a *App) registerHandlers() {
 	}
 	a.features.dispatcher.Register(a.mux)
 	a.mux.HandleActivity(botframework.TypeMessage, a.otherMessage)
+	a.mux.HandleActivity(botframework.TypeInstallationUpdate, a.installed)
+}
+
+// installed greets a conversation the app was just added to. Upgrades ("add-upgrade") and
+// removals stay silent: a reinstall should not repeat the introduction.
+func (a *App) installed(ctx context.Context, t *router.Turn) error {
+	if t.Activity.Action != "add" {
+		return nil
+	}
+	return a.features.dispatcher.Welcome(ctx, t)
 }
 
 // otherMessage answers messages nothing else took: typed text goes to the dispatcher (unknown

@@ -54,15 +54,17 @@ const (
 	DefaultEscalateAfter  = 48 * time.Hour
 	DefaultServiceURL     = "https://smba.trafficmanager.net/teams/"
 	DefaultConnectionName = sso.DefaultConnectionName
-	// DefaultSenders is how many outbox rows are sent concurrently; the pacer decides the rate.
-	DefaultSenders = 8
+	// DefaultSenders is how many recipients' rows are sent concurrently; the pacer decides the
+	// rate. Teams sustains about 4 sends a second per conversation, so reaching the app's global
+	// budget (30–50 a second) takes at least 8–13 conversations in flight.
+	DefaultSenders = 16
 	// clickBudget bounds the work of one click (token exchange and Graph decision) so the invoke
 	// is answered before Teams gives up on it.
 	clickBudget = 12 * time.Second
 	// leaseName is the store lease only the polling replica holds.
 	leaseName = "approvals.poller"
-	// claimBatch is how many outbox rows one claim takes: large enough to interleave many
-	// recipients, small enough that the claim lease covers sending them at Teams' rates.
+	// claimBatch is how many outbox rows one claim takes: large enough to span many recipients,
+	// small enough that the claim lease covers sending them at Teams' rates.
 	claimBatch = 200
 	// claimLease is how long a claimed row may stay in "sending" before it is written off as
 	// unknown (the sender died mid-send).
@@ -87,6 +89,9 @@ type Entitlement interface {
 	// Decide records the decision as the user behind cred on the stage assigned to them;
 	// entitlement.ErrAlreadyDecided for 409, entitlement.ErrNotApprover for 403/not assigned.
 	Decide(ctx context.Context, cred azcore.TokenCredential, requestID string, approve bool, justification string) (entitlement.Decision, error)
+	// MyPendingApprovals lists, as the user behind cred, the oldest limit requests waiting for
+	// their decision and counts all of them.
+	MyPendingApprovals(ctx context.Context, cred azcore.TokenCredential, limit int) (entitlement.MyApprovals, error)
 }
 
 // Connector is the part of the Bot Connector client approvals uses (*botframework.Connector).
@@ -238,11 +243,14 @@ func New(d Deps) (*Approvals, error) {
 	}, nil
 }
 
-// Register routes the card verbs and the sign-in invokes to the feature.
+// Register routes the card verbs, the sign-in invokes and the `approvals` command word to the
+// feature (the app hands the word to the command dispatcher, which authorizes it first).
 func (a *Approvals) Register(mux *router.Mux) {
 	mux.HandleVerb(cards.VerbApprove, a.handleDecide(true))
 	mux.HandleVerb(cards.VerbDeny, a.handleDecide(false))
 	mux.HandleVerb(cards.VerbRefresh, a.handleRefresh)
+	mux.HandleVerb(cards.VerbMyApprovals, a.handleMyApprovals)
+	mux.HandleCommand(MyApprovalsCommand, a.handleMyApprovalsCommand)
 	mux.HandleInvoke(botframework.InvokeSigninTokenExchange, a.handleTokenExchange)
 	mux.HandleInvoke(botframework.InvokeSigninVerifyState, a.handleVerifyState)
 }

@@ -3,7 +3,9 @@ package approvals_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -541,5 +543,35 @@ func TestNewValidates(t *testing.T) {
 		if _, err := approvals.New(d); err == nil {
 			t.Errorf("%s: New accepted", name)
 		}
+	}
+}
+
+// TestBurstSpreadsOverApprovers checks the detection order: when many requests arrive at once,
+// the outbox (sent oldest first) starts with one card per approver instead of all of one
+// approver's cards, so the sender can use Teams' global budget instead of queueing behind one
+// conversation's limit.
+func TestBurstSpreadsOverApprovers(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	approvers := []string{sandbox.UserMegan, sandbox.UserIsaiah}
+	for _, oid := range approvers {
+		pkg := e.scenario("Burst "+oid, []string{oid})
+		for j := range 3 {
+			e.guestRequest(pkg, fmt.Sprintf("burst%d-%s@contoso.com", j, oid[len(oid)-2:]))
+		}
+	}
+	if err := e.app.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := e.st.ListOutbox(context.Background(), store.OutboxQuery{Kind: approvals.KindCard, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.RecipientOID)
+	}
+	want := []string{sandbox.UserMegan, sandbox.UserIsaiah, sandbox.UserMegan, sandbox.UserIsaiah, sandbox.UserMegan, sandbox.UserIsaiah}
+	if !slices.Equal(got, want) {
+		t.Fatalf("outbox recipients in order %v, want alternating %v", got, want)
 	}
 }

@@ -21,32 +21,44 @@ import (
 // bot is blocked or uninstalled).
 var errUnreachable = errors.New("recipient unreachable")
 
-// Deliver claims due outbox rows and sends them until none are left, with Deps.Senders sends in
-// flight; it returns how many rows it handled. Claims are atomic, so every replica may run it.
-// Rows are claimed a batch at a time as the senders drain the previous one, so a claimed row
-// waits at most a batch's sending time, well inside the claim lease.
+// Deliver claims due outbox rows and sends them until none are left; it returns how many rows it
+// handled. Claims are atomic, so every replica may run it.
+//
+// Rows are sent in lanes, one lane per recipient: a sender takes all claimed rows of one
+// recipient and sends them in order, and Deps.Senders lanes run at once. Teams limits each
+// conversation to about 4 sends a second sustained (8 per 2 s), far below the app's global
+// budget, so throughput comes from many conversations in flight; a sender that picked single rows
+// would mostly sit behind one conversation's window while the global budget idles. A new batch is
+// claimed as soon as every lane of the previous one has a sender, so a claimed row waits at most
+// about one lane's sending time before its own, well inside the claim lease.
 func (a *Approvals) Deliver(ctx context.Context) (int, error) {
-	queue := make(chan store.OutboxItem, claimBatch)
+	lanes := make(chan []store.OutboxItem)
 	var handled atomic.Int64
 	var wg sync.WaitGroup
 	for range a.d.Senders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for it := range queue {
-				a.deliverOne(ctx, it)
-				handled.Add(1)
+			for lane := range lanes {
+				for i, it := range lane {
+					if ctx.Err() != nil {
+						a.release(ctx, lane[i:])
+						break
+					}
+					a.deliverOne(ctx, it)
+					handled.Add(1)
+				}
 			}
 		}()
 	}
-	err := a.feed(ctx, queue)
-	close(queue)
+	err := a.feed(ctx, lanes)
+	close(lanes)
 	wg.Wait()
 	return int(handled.Load()), err
 }
 
-// feed claims batches and queues them until the outbox has nothing due.
-func (a *Approvals) feed(ctx context.Context, queue chan<- store.OutboxItem) error {
+// feed claims batches and hands them out lane by lane until the outbox has nothing due.
+func (a *Approvals) feed(ctx context.Context, lanes chan<- []store.OutboxItem) error {
 	for {
 		items, err := a.d.Store.ClaimOutbox(ctx, a.d.Holder, claimBatch, claimLease)
 		if err != nil {
@@ -67,44 +79,43 @@ func (a *Approvals) feed(ctx context.Context, queue chan<- store.OutboxItem) err
 		if len(mine) == 0 {
 			return nil
 		}
-		mine = interleave(mine)
-		for i, it := range mine {
+		byRecipient := byRecipient(mine)
+		for i, lane := range byRecipient {
 			select {
-			case queue <- it:
+			case lanes <- lane:
 			case <-ctx.Done():
-				// Hand the rows never started back, so another replica (or the next run) sends
-				// them instead of writing them off as unknown when the claim expires.
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				for _, rest := range mine[i:] {
-					a.mark(rctx, a.d.Store.MarkOutboxFailed(rctx, rest.ID, "sender stopped before sending", a.now()))
+				for _, rest := range byRecipient[i:] {
+					a.release(ctx, rest)
 				}
-				cancel()
 				return ctx.Err()
 			}
 		}
 	}
 }
 
-// interleave orders rows round-robin by recipient, so concurrent senders spread over many
-// conversations instead of queueing behind one conversation's rate limit while the global
-// budget idles.
-func interleave(items []store.OutboxItem) []store.OutboxItem {
-	byRecipient := map[string][]store.OutboxItem{}
-	var order []string
-	for _, it := range items {
-		if _, ok := byRecipient[it.RecipientOID]; !ok {
-			order = append(order, it.RecipientOID)
-		}
-		byRecipient[it.RecipientOID] = append(byRecipient[it.RecipientOID], it)
+// release hands rows that were claimed but never started back, so another replica (or the next
+// run) sends them instead of writing them off as unknown when the claim expires.
+func (a *Approvals) release(ctx context.Context, rows []store.OutboxItem) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	for _, it := range rows {
+		a.mark(rctx, a.d.Store.MarkOutboxFailed(rctx, it.ID, "sender stopped before sending", a.now()))
 	}
-	out := make([]store.OutboxItem, 0, len(items))
-	for len(out) < len(items) {
-		for _, r := range order {
-			if q := byRecipient[r]; len(q) > 0 {
-				out = append(out, q[0])
-				byRecipient[r] = q[1:]
-			}
+}
+
+// byRecipient groups rows into one lane per recipient, keeping the claim order within a lane
+// (a card before its update) and across lanes (the oldest first).
+func byRecipient(items []store.OutboxItem) [][]store.OutboxItem {
+	index := map[string]int{}
+	var out [][]store.OutboxItem
+	for _, it := range items {
+		i, ok := index[it.RecipientOID]
+		if !ok {
+			i = len(out)
+			index[it.RecipientOID] = i
+			out = append(out, nil)
 		}
+		out[i] = append(out[i], it)
 	}
 	return out
 }

@@ -33,6 +33,7 @@ func (a *Approvals) Poll(ctx context.Context) error {
 	}
 	pass := &pollPass{approvers: map[string][]entitlement.Person{}, scenarios: map[string]*entitlement.Scenario{}}
 	seen := make(map[string]bool, len(pending))
+	pending = spread(pending)
 	var errs []error
 	for _, r := range pending {
 		if !validRequestID(r.ID) {
@@ -73,6 +74,33 @@ func (a *Approvals) Poll(ctx context.Context) error {
 	}
 	a.wake()
 	return errors.Join(errs...)
+}
+
+// spread orders requests round-robin by access package (oldest first within each), so that when
+// many requests arrive at once the first cards go to many different approvers. The sender is woken
+// while detection goes on, and Teams paces each conversation far below the app's global budget:
+// a burst of one package's requests first would leave the budget idle behind one approver's chat.
+func spread(rs []entitlement.Request) []entitlement.Request {
+	index := map[string]int{}
+	var groups [][]entitlement.Request
+	for _, r := range rs {
+		i, ok := index[r.AccessPackageID]
+		if !ok {
+			i = len(groups)
+			index[r.AccessPackageID] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], r)
+	}
+	out := make([]entitlement.Request, 0, len(rs))
+	for round := 0; len(out) < len(rs); round++ {
+		for _, g := range groups {
+			if round < len(g) {
+				out = append(out, g[round])
+			}
+		}
+	}
+	return out
 }
 
 // track starts following a new pending request: its snapshot, then one card row per first-stage

@@ -124,7 +124,7 @@ func allCards(t testing.TB, s func(string) string) []namedCard {
 	guest := GuestRow{OnboardingID: "onb-1", Name: s("Jane Doe"), Email: "jane_doe@fabrikam.com", ScenarioName: scenario.Name,
 		Status: s("Has access"), Since: t0.Add(-30 * 24 * time.Hour), Until: t1, CanRemove: true}
 
-	return []namedCard{
+	cards := []namedCard{
 		{"help", Help(HelpInput{Commands: []Command{
 			{Name: "help", Usage: "help", Description: s("Show what you can do")},
 			{Name: "scenario", Usage: "scenario new|show <name>|edit <name>|retire <name>", Description: s("Define and manage guest scenarios")},
@@ -135,6 +135,10 @@ func allCards(t testing.TB, s func(string) string) []namedCard {
 			{Name: "expiring", Usage: "expiring [--days N]", Description: s("Guests whose access ends soon")},
 		}})},
 		{"help_empty", Help(HelpInput{})},
+		{"welcome", Help(HelpInput{Welcome: true, Commands: []Command{
+			{Name: "help", Usage: "help", Description: s("Show what you can do")},
+			{Name: "approvals", Usage: "approvals", Description: s("Your pending approvals")},
+		}})},
 		{"message", Message(s("Scenario cancelled"), s("Nothing was created.")+"\n"+s("Type new scenario to start again."))},
 		{"error", Error(s("Couldn't load your scenarios"), s("Microsoft Graph did not answer in time."), Data{KeyVerb: VerbScenarioList, KeyPage: "1"})},
 		{"error_no_retry", Error(s("Not allowed"), s("Only sponsors can define guest scenarios."), nil)},
@@ -240,7 +244,12 @@ func allCards(t testing.TB, s func(string) string) []namedCard {
 			{OnboardingID: "onb-2", Email: "tom@contoso.co.uk", ScenarioName: scenario.Name, Status: s("Link sent"), Since: t0}}})},
 		{"guest_list_empty", GuestList(GuestListInput{})},
 		{"guest_remove_confirm", GuestRemoveConfirm(guest)},
+		{"extend_confirm", ExtendConfirm(ExtendInput{Guest: request.Requestor, ScenarioName: scenario.Name, OnboardingID: "onb-1",
+			CurrentEnd: t1, NewEnd: t0.Add(90 * 24 * time.Hour), DurationDays: 90, ExtensionAllowed: true})},
+		{"extend_forbidden", ExtendForbidden(ExtendInput{Guest: request.Requestor, ScenarioName: scenario.Name, OnboardingID: "onb-1", ExtensionAllowed: true})},
+		{"extend_forbidden_no_link", ExtendForbidden(ExtendInput{Guest: request.Requestor, ScenarioName: scenario.Name, OnboardingID: "onb-1"})},
 	}
+	return append(append(cards, orgCards(s)...), myApprovalsCards(s)...)
 }
 
 func identity(s string) string { return s }
@@ -339,6 +348,7 @@ func TestGoldenFilesInvariants(t *testing.T) {
 var allowedDataKeys = map[string]bool{
 	KeyVerb: true, KeyDialog: true, KeyStep: true, KeyNonce: true, KeyRequestID: true, KeyScenarioID: true,
 	KeyTemplate: true, KeyIndex: true, KeyPage: true, KeyOnboardingID: true,
+	KeyDomain: true, KeyOrgID: true, KeyCommand: true,
 }
 
 // identityKeys would mean a card tells the bot who clicked; they must never appear.

@@ -95,6 +95,8 @@ type HelpInput struct {
 	Commands []Command
 	// IsAdmin adds the note that admin commands answer only in a personal chat.
 	IsAdmin bool
+	// Welcome makes it the greeting sent when the app is installed: the same list, introduced.
+	Welcome bool
 }
 
 // Help lists the commands the user may run.
@@ -103,6 +105,13 @@ func Help(in HelpInput) Card {
 		title("guestpass"),
 		subtitle("Give guests from partner organisations access to Teams, sites and apps, with approval and an end date."),
 	)
+	if in.Welcome {
+		body = one(
+			title("Welcome to guestpass"),
+			subtitle("Give guests from partner organisations access to Teams, sites and apps, with approval and an end date."),
+			para("Sponsors describe who may request what, for how long and with whose approval; Entra ID Governance enforces it. Approvers decide requests right here. Here is what you can ask me:"),
+		)
+	}
 	if len(in.Commands) == 0 {
 		body = append(body, para("There are no commands you can run here."))
 		return Card{Body: body}

@@ -228,7 +228,9 @@ type ExpiryInput struct {
 	ExpiresAt    time.Time
 	// ExtensionAllowed: the policy lets the guest request an extension (offer to send the link).
 	ExtensionAllowed bool
-	// CanExtend: the sponsor holds the right to extend the assignment themselves.
+	// CanExtend offers Extend (with the sponsor's own delegated right). It is shown to the
+	// scenario's owners without probing Entra; Entra decides when they click, and a refusal offers
+	// the extension link instead.
 	CanExtend bool
 }
 

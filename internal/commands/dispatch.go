@@ -166,6 +166,19 @@ func (d *Dispatcher) ServeTurn(ctx context.Context, t *router.Turn) error {
 	return nil
 }
 
+// Welcome greets the people of a conversation the app was just installed in with the help card
+// for the installer's roles, so nobody starts from an empty chat. Role resolution failing only
+// narrows the list to what everyone may run.
+func (d *Dispatcher) Welcome(ctx context.Context, t *router.Turn) error {
+	roles, err := d.resolver.Roles(ctx, t.Identity.TenantID, t.Identity.AADObjectID)
+	if err != nil {
+		d.log.WarnContext(ctx, "resolving roles for the welcome failed", "error", err)
+		roles = authz.Roles{}
+	}
+	_, err = t.SendCard(ctx, cards.Help(d.helpInput(Visible(roles), roles, true)))
+	return err
+}
+
 // help answers `help` and `help <command>` with the commands the sender may run and this
 // deployment answers, so help never advertises a command that would only earn "not available".
 func (d *Dispatcher) help(ctx context.Context, t *router.Turn, cmd Command, roles authz.Roles) error {
@@ -180,14 +193,19 @@ func (d *Dispatcher) help(ctx context.Context, t *router.Turn, cmd Command, role
 		}
 		specs = slices.DeleteFunc(about, func(s Spec) bool { return !authz.Allowed(roles, s.Action) })
 	}
-	in := cards.HelpInput{IsAdmin: roles.Admin && !roles.Guest}
+	_, err := t.SendCard(ctx, cards.Help(d.helpInput(specs, roles, false)))
+	return err
+}
+
+// helpInput lists the specs this deployment answers.
+func (d *Dispatcher) helpInput(specs []Spec, roles authz.Roles, welcome bool) cards.HelpInput {
+	in := cards.HelpInput{IsAdmin: roles.Admin && !roles.Guest, Welcome: welcome}
 	for _, s := range specs {
 		if s.Action == authz.ActionHelp || d.handler(s.Action) != nil {
 			in.Commands = append(in.Commands, cards.Command{Name: s.Path(), Usage: s.Usage(), Description: s.Summary})
 		}
 	}
-	_, err := t.SendCard(ctx, cards.Help(in))
-	return err
+	return in
 }
 
 // say sends text as plain text: it may echo what the user typed, which must not render as

@@ -51,6 +51,8 @@ const (
 	DefaultApprovalRemindAfter  = 24 * time.Hour
 	DefaultApprovalEscalate     = 48 * time.Hour
 	DefaultInviteDailyLimit     = 100
+	// DefaultExpiryNotice is how long before a guest's access ends their sponsor gets the expiry card.
+	DefaultExpiryNotice = 7 * 24 * time.Hour
 	// DefaultSSORedirectURL is the Bot Framework token service's reply URL, which Teams bot SSO
 	// app registrations already list, so the consent fallback needs no extra registration step.
 	DefaultSSORedirectURL  = "https://token.botframework.com/.auth/web/redirect"
@@ -62,6 +64,9 @@ const (
 	// maxInviteDailyLimit bounds INVITE_DAILY_LIMIT: the limit exists to stop a compromised or
 	// careless sponsor account from mass-mailing, which a huge value would defeat.
 	maxInviteDailyLimit = 10000
+
+	// maxExpiryNotice bounds EXPIRY_NOTICE at the longest access a scenario grants (365 days).
+	maxExpiryNotice = 365 * 24 * time.Hour
 
 	// minApprovalPollInterval keeps a typo ("30ms") from hammering Graph with pending-request polls.
 	minApprovalPollInterval = time.Second
@@ -140,6 +145,8 @@ type Config struct {
 	ApprovalEscalateAfter time.Duration
 	// InviteDailyLimit is how many guests one sponsor may invite in 24 hours.
 	InviteDailyLimit int
+	// ExpiryNotice is how long before a guest's assignment ends the sponsor gets the expiry card.
+	ExpiryNotice time.Duration
 	// OrganizationName names the inviting organisation in invitation mails and link cards
 	// (empty: "your organisation"; the sandbox's demo name in sandbox mode).
 	OrganizationName string
@@ -259,6 +266,7 @@ func Load(getenv func(string) string) (Config, error) {
 		{"APPROVAL_REMIND_AFTER", &c.ApprovalRemindAfter, DefaultApprovalRemindAfter},
 		{"APPROVAL_ESCALATE_AFTER", &c.ApprovalEscalateAfter, DefaultApprovalEscalate},
 		{"DIALOG_TTL", &c.DialogTTL, DefaultDialogTTL},
+		{"EXPIRY_NOTICE", &c.ExpiryNotice, DefaultExpiryNotice},
 		{"SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, DefaultShutdownTimeout},
 	}
 	for _, d := range durations {
@@ -366,6 +374,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.DialogTTL == 0 {
 		c.DialogTTL = DefaultDialogTTL
+	}
+	if c.ExpiryNotice == 0 {
+		c.ExpiryNotice = DefaultExpiryNotice
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
@@ -514,6 +525,9 @@ func (c Config) validateCommon() error {
 	if c.InviteDailyLimit < 1 || c.InviteDailyLimit > maxInviteDailyLimit {
 		return &Error{"INVITE_DAILY_LIMIT", fmt.Sprintf("%d is not from 1 to %d", c.InviteDailyLimit, maxInviteDailyLimit)}
 	}
+	if c.ExpiryNotice <= 0 || c.ExpiryNotice > maxExpiryNotice {
+		return &Error{"EXPIRY_NOTICE", fmt.Sprintf("%s is not positive and at most %s", c.ExpiryNotice, maxExpiryNotice)}
+	}
 	if err := checkURL("SSO_REDIRECT_URL", c.SSORedirectURL, false, true); err != nil {
 		return err
 	}
@@ -645,6 +659,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("approval_remind_after", c.ApprovalRemindAfter),
 		slog.Duration("approval_escalate_after", c.ApprovalEscalateAfter),
 		slog.Int("invite_daily_limit", c.InviteDailyLimit),
+		slog.Duration("expiry_notice", c.ExpiryNotice),
 		slog.Duration("dialog_ttl", c.DialogTTL),
 		slog.String("sandbox_addr", c.SandboxAddr),
 		slog.String("sandbox_state", c.SandboxState),

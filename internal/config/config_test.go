@@ -129,6 +129,7 @@ func TestLoadValues(t *testing.T) {
 		"SSO_REDIRECT_URL":        "https://token.botframework.azure.us/.auth/web/redirect",
 		"ORGANIZATION_NAME":       " Woodgrove Bank ",
 		"DIALOG_TTL":              "2h",
+		"EXPIRY_NOTICE":           "72h",
 		"SHUTDOWN_TIMEOUT":        "5s",
 		"AZURE_AUTHORITY_HOST":    "https://login.microsoftonline.us/",
 		"GRAPH_BASE_URL":          "https://graph.microsoft.us/v1.0",
@@ -157,6 +158,7 @@ func TestLoadValues(t *testing.T) {
 		{"SSORedirectURL", c.SSORedirectURL, "https://token.botframework.azure.us/.auth/web/redirect"},
 		{"OrganizationName", c.OrganizationName, "Woodgrove Bank"},
 		{"DialogTTL", c.DialogTTL, 2 * time.Hour},
+		{"ExpiryNotice", c.ExpiryNotice, 72 * time.Hour},
 		{"ShutdownTimeout", c.ShutdownTimeout, 5 * time.Second},
 		{"AdminGroupID", c.AdminGroupID, "admins"},
 	}
@@ -248,6 +250,8 @@ func TestLoadRejects(t *testing.T) {
 		{"sso redirect relative", map[string]string{"SSO_REDIRECT_URL": "/cb"}, "SSO_REDIRECT_URL", "absolute"},
 		{"bad dialog ttl", map[string]string{"DIALOG_TTL": "one day"}, "DIALOG_TTL", "Go duration"},
 		{"negative dialog ttl", map[string]string{"DIALOG_TTL": "-1h"}, "DIALOG_TTL", "not positive"},
+		{"negative expiry notice", map[string]string{"EXPIRY_NOTICE": "-1h"}, "EXPIRY_NOTICE", "not positive"},
+		{"expiry notice over a year", map[string]string{"EXPIRY_NOTICE": "9000h"}, "EXPIRY_NOTICE", "at most"},
 		{"bad shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "soon"}, "SHUTDOWN_TIMEOUT", "Go duration"},
 		{"negative shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "-5s"}, "SHUTDOWN_TIMEOUT", "not positive"},
 		// URLs

@@ -16,10 +16,13 @@
 // resent.
 //
 // Following: the worker (Run, on the replica holding the "onboarding.follower" lease) reads
-// requests and assignments app-only and moves each onboarding through link sent → requested →
-// approved/denied → delivered → expiring → expired/removed. The sponsor is told once when access
-// is delivered or denied and gets the expiry card once before access ends. `guests` lists the
-// sponsor's guests; removal uses the sponsor's (or an admin's) delegated token.
+// each access package's requests and assignments app-only (O(packages) calls per pass) and moves
+// each onboarding through link sent → requested → approved/denied → delivered → expiring →
+// expired/removed, even when the guest's request was decided between two passes. The sponsor is
+// told once when access is delivered or denied and gets the expiry card once before access ends
+// (ExpiryNotice): send the guest the extension link, extend with the sponsor's own delegated
+// right (adminUpdate; Entra decides), or let it expire. `guests` lists the sponsor's guests;
+// removal uses the sponsor's (or an admin's) delegated token.
 package onboarding
 
 import (
@@ -279,12 +282,14 @@ func (o *Onboarding) Register(mux *router.Mux) {
 	mux.HandleCommand("invite", o.onInviteCommand)
 	mux.HandleCommand("guests", o.onGuestsCommand)
 	for verb, h := range map[string]router.Handler{
-		cards.VerbInviteGuests:       o.onInviteVerb,
-		cards.VerbGuestList:          o.onGuestListVerb,
-		cards.VerbGuestRemove:        o.onGuestRemoveVerb,
-		cards.VerbGuestRemoveConfirm: o.onGuestRemoveConfirm,
-		cards.VerbExpirySendLink:     o.onExpirySendLink,
-		cards.VerbExpiryLetExpire:    o.onExpiryLetExpire,
+		cards.VerbInviteGuests:        o.onInviteVerb,
+		cards.VerbGuestList:           o.onGuestListVerb,
+		cards.VerbGuestRemove:         o.onGuestRemoveVerb,
+		cards.VerbGuestRemoveConfirm:  o.onGuestRemoveConfirm,
+		cards.VerbExpirySendLink:      o.onExpirySendLink,
+		cards.VerbExpiryExtend:        o.onExpiryExtend,
+		cards.VerbExpiryExtendConfirm: o.onExpiryExtendConfirm,
+		cards.VerbExpiryLetExpire:     o.onExpiryLetExpire,
 	} {
 		mux.HandleVerb(verb, h)
 	}

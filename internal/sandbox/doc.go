@@ -52,6 +52,7 @@
 //	400 ExistingOpenRequest           an open request exists for the target and package
 //	400 ActiveAssignmentExists        the target already has the access package
 //	400 ConnectedOrganizationInUse    deleting a connected organization a policy references
+//	400 ExtensionBeyondPolicy         adminUpdate ending after the policy's fixed end date
 //	429 TooManyRequests               ThrottleNext; Retry-After: 1
 //
 // Semantics worth knowing:
@@ -71,6 +72,9 @@
 //     groups. A stage past durationBeforeAutomaticDenial makes the request denied with status
 //     "Expired"; assignments past their end become expired. Time comes from Options.Now plus
 //     AdvanceClock.
+//   - adminUpdate (assignment.id plus the request's schedule, expiration type afterDateTime)
+//     moves an active assignment's end and records a delivered adminUpdate request; like
+//     adminAdd/adminRemove, a delegated caller needs an entitlement-management role.
 //
 // # Control endpoints (sandbox only)
 //

@@ -554,7 +554,7 @@ func (s *Sandbox) createRequest(c *reqCtx) (int, any, *graphError) {
 	if c.caller.appOnly && (rt == "userAdd" || rt == "userRemove") {
 		return 0, nil, forbidden("requestType " + rt + " needs a delegated token of the requesting user.")
 	}
-	if (rt == "adminAdd" || rt == "adminRemove") && !c.caller.appOnly &&
+	if (rt == "adminAdd" || rt == "adminRemove" || rt == "adminUpdate") && !c.caller.appOnly &&
 		(!c.caller.scopes[strings.ToLower(pEMWrite)] || !s.hasEMRoleLocked(c.caller.oid, true)) {
 		return 0, nil, forbidden("requestType " + rt + " needs EntitlementManagement.ReadWrite.All and an entitlement management role.")
 	}
@@ -606,6 +606,11 @@ func (s *Sandbox) createRequest(c *reqCtx) (int, any, *graphError) {
 			}
 		}
 		req = s.removeLocked(rt, asg, createdBy, c.now)
+	case "adminUpdate":
+		var gerr *graphError
+		if req, gerr = s.adminUpdateLocked(m, a, justification, createdBy, c.now); gerr != nil {
+			return 0, nil, gerr
+		}
 	default:
 		return 0, nil, badRequest("requestType '" + rt + "' is not supported by the sandbox tenant.")
 	}

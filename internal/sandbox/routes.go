@@ -94,6 +94,7 @@ func (s *Sandbox) buildRoutes() []route {
 		// Requests, assignments, approvals.
 		g(get, emPath+"/assignmentRequests", permEMRead, s.listRequests),
 		g(post, emPath+"/assignmentRequests", permRequestPost, s.createRequest),
+		g(get, emPath+"/assignmentRequests/filterByCurrentUser(on='{on}')", permMyRequests, s.requestsForCurrentUser),
 		g(get, emPath+"/assignmentRequests/{id}", permEMRead, s.getRequest),
 		g(post, emPath+"/assignmentRequests/{id}/cancel", permRequestSelf, s.cancelRequest),
 		g(get, emPath+"/assignments", permEMRead, s.listAssignments),

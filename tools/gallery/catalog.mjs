@@ -11,6 +11,7 @@ export const groups = [
       { name: 'help', title: 'Help for a sponsor', description: 'Commands a sponsor can run in this chat, with a short explanation of each.' },
       { name: 'help_admin', title: 'Help for an admin', description: 'The admin variant, with the admin commands that answer only in the personal chat.' },
       { name: 'help_empty', title: 'Help with no commands', description: 'What someone who may not run any command here sees.' },
+      { name: 'welcome', title: 'Welcome', description: 'Sent when the app is installed: what guestpass does and the commands the installer may run.' },
     ],
   },
   {
@@ -65,6 +66,10 @@ export const groups = [
       { name: 'approval_denied', title: 'Denied', description: 'Final state of a denied request, with the reason.' },
       { name: 'approval_canceled', title: 'Cancelled', description: 'The requestor withdrew the request.' },
       { name: 'approval_expired', title: 'Expired', description: 'No one decided in time, so the request was denied automatically.' },
+      { name: 'my_approvals_prompt', title: '`approvals`', description: 'The list is read from Entra as the approver, so the button goes through Teams sign-in first.' },
+      { name: 'my_approvals', title: 'My pending approvals', description: 'The requests waiting for this approver, each with Approve and Deny and one shared reason field.' },
+      { name: 'my_approvals_more', title: 'My pending approvals, long list', description: 'The oldest requests first, with how many more wait and where they are.' },
+      { name: 'my_approvals_empty', title: 'Nothing to approve', description: 'What an approver with no pending requests sees.' },
     ],
   },
   {
@@ -82,6 +87,9 @@ export const groups = [
       { name: 'guest_remove_confirm', title: 'Remove confirmation', description: 'Confirms before a guest\'s access ends immediately.' },
       { name: 'expiry_notice', title: 'Access ends soon', description: 'Tells a sponsor a guest\'s access is about to end, with extend, send the extension link, or let it expire.' },
       { name: 'expiry_notice_no_extension', title: 'Access ends soon, no extension', description: 'The same notice for a scenario that does not allow extensions.' },
+      { name: 'extend_confirm', title: 'Extend confirmation', description: 'The new end date, before the sponsor extends with their own Entra right.' },
+      { name: 'extend_forbidden', title: 'Extension refused by Entra', description: 'The sponsor lacks the right to extend; they can send the guest the link to request an extension instead.' },
+      { name: 'extend_forbidden_no_link', title: 'Extension refused, no guest extensions', description: 'The same refusal for a scenario that does not let guests request extensions.' },
     ],
   },
   {
@@ -93,6 +101,23 @@ export const groups = [
       { name: 'error_no_retry', title: 'Error without retry', description: 'An error retrying cannot fix, such as a missing permission.' },
       { name: 'table', title: 'Table', description: 'Admin listings such as connected organizations, with a header row and paging.' },
       { name: 'table_empty', title: 'Empty table', description: 'An admin listing with nothing to show.' },
+      { name: 'admin_table_page2', title: 'Table, later page', description: 'An admin listing paged with Previous and Next; each click re-checks that the clicker may run the command.' },
+    ],
+  },
+  {
+    title: 'Connected organizations',
+    intro: '`orgs add` and `orgs remove`: admins confirm first, and the change is made with the admin\'s own Entra rights, never the bot\'s.',
+    cards: [
+      { name: 'org_add_confirm', title: 'Add an Entra tenant', description: 'The tenant found for the domain, before it is added as a connected organization.' },
+      { name: 'org_add_confirm_domain', title: 'Add a domain', description: 'A domain that is not an Entra tenant is added as a domain identity source.' },
+      { name: 'org_added', title: 'Added', description: 'The organization as Entra created it.' },
+      { name: 'org_exists', title: 'Already connected', description: 'A domain an existing organization already covers: nothing is added twice.' },
+      { name: 'org_pick', title: 'Which organization?', description: 'Several organizations match what the admin typed.' },
+      { name: 'org_no_match', title: 'No such organization', description: 'Nothing matched, with the closest names.' },
+      { name: 'org_no_match_empty', title: 'No such organization, no suggestion', description: 'Nothing matched and nothing is close.' },
+      { name: 'org_remove_confirm', title: 'Remove, in use', description: 'The policies and scenarios that use the organization, before it is removed.' },
+      { name: 'org_remove_confirm_unused', title: 'Remove, unused', description: 'An organization nothing uses.' },
+      { name: 'org_remove_confirm_unchecked', title: 'Remove, usage unknown', description: 'The usage check failed; the admin decides knowing that.' },
     ],
   },
   {
