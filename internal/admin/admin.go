@@ -5,10 +5,11 @@
 // Typed commands register with a commands.Dispatcher, which has already applied the
 // authorization table: every action here is admin-only and answered only in a personal chat,
 // because the answers show guest and tenant data. Card clicks (list paging, the orgs
-// confirmations) register with the router and apply the same table themselves, with the identity
-// of the authenticated activity. Lists are read app-only with the bot's Graph client; connected
-// organizations are created and deleted with the admin's delegated token (SSO + on-behalf-of),
-// so Entra checks the admin's own rights and records them as the actor.
+// confirmations) register with the router and are authorized through the same dispatcher
+// (Dispatcher.Run, Dispatcher.Authorize), with the identity of the authenticated activity.
+// Lists are read app-only with the bot's Graph client; connected organizations are created and
+// deleted with the admin's delegated token (SSO + on-behalf-of), so Entra checks the admin's own
+// rights and records them as the actor.
 package admin
 
 import (
@@ -38,11 +39,6 @@ import (
 // longer lists get Next and Previous buttons.
 const MaxRows = 50
 
-// RoleResolver resolves a user's guestpass roles; *authz.Resolver implements it.
-type RoleResolver interface {
-	Roles(ctx context.Context, tenantID, userOID string) (authz.Roles, error)
-}
-
 // Options configure New.
 type Options struct {
 	// Graph is the bot's app-only Graph client.
@@ -55,9 +51,6 @@ type Options struct {
 	TenantID string
 	// Doctor is what `doctor` checks.
 	Doctor DoctorDeps
-	// Roles resolves the roles of whoever clicks an admin card: clicks do not pass through the
-	// command dispatcher, so they are authorized here with the same table.
-	Roles RoleResolver
 	// Auth turns the SSO token of a confirming click into the admin's delegated Graph
 	// credential (connected organizations are created and deleted as the admin).
 	Auth *sso.Authenticator
@@ -72,12 +65,15 @@ type Admin struct {
 	o Options
 	// listers are the paged lists, by action: typed commands and paging clicks share them.
 	listers map[authz.Action]lister
+	// cmds is the dispatcher given to Register: card actions are authorized, and paging clicks
+	// run their command again, through it.
+	cmds *commands.Dispatcher
 }
 
 // New returns the admin handlers for o.
 func New(o Options) (*Admin, error) {
-	if o.Graph == nil || o.Service == nil || o.Store == nil || o.Roles == nil || o.Auth == nil {
-		return nil, errors.New("admin: New: Graph, Service, Store, Roles and Auth are required")
+	if o.Graph == nil || o.Service == nil || o.Store == nil || o.Auth == nil {
+		return nil, errors.New("admin: New: Graph, Service, Store and Auth are required")
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -100,6 +96,7 @@ func New(o Options) (*Admin, error) {
 // Register registers every admin command this package answers with d.
 // Call RegisterVerbs too, for the buttons of the cards these commands send.
 func (a *Admin) Register(d *commands.Dispatcher) {
+	a.cmds = d
 	for action, l := range a.listers {
 		d.Handle(action, a.listCommand(l))
 	}

@@ -76,7 +76,7 @@ func newEnvWith(t *testing.T, o testenv.Options) *env {
 
 func (e *env) options(doctor admin.DoctorDeps) admin.Options {
 	return admin.Options{Graph: e.tn.Graph, Service: e.svc, Store: e.st, TenantID: sandbox.TenantID, Doctor: doctor,
-		Roles: e.roles, Auth: e.auth, Logger: testenv.Quiet()}
+		Auth: e.auth, Logger: testenv.Quiet()}
 }
 
 // doctorDeps builds a fresh app-only credential, so its first token carries the sandbox's

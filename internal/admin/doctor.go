@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -17,6 +18,7 @@ import (
 	"guestpass/internal/authz"
 	"guestpass/internal/cards"
 	"guestpass/internal/commands"
+	"guestpass/internal/entitlement"
 	"guestpass/internal/graph"
 	"guestpass/internal/router"
 )
@@ -39,6 +41,12 @@ type DoctorDeps struct {
 	// (https://graph.microsoft.com/.default or the sandbox's).
 	GraphCredential azcore.TokenCredential
 	GraphScope      string
+	// CatalogID is the administrator-created catalog of restricted mode (CATALOG_ID); empty in
+	// full mode.
+	CatalogID string
+	// Optional are the requirements of optional features that are turned on (e.g.
+	// InstallForApprovers with TEAMS_APP_CATALOG_ID), checked after Requirements.
+	Optional []Requirement
 }
 
 // Requirement is one feature's need for Microsoft Graph application permissions: the feature
@@ -54,7 +62,7 @@ type Requirement struct {
 // person (approve, invite, send mail, remove) uses that person's delegated token, so the bot needs
 // no application permission for it (see docs/permissions.md).
 var Requirements = []Requirement{
-	{"Create and edit scenarios", [][]string{{"EntitlementManagement.ReadWrite.All"}}},
+	{featureCreateScenarios, [][]string{{"EntitlementManagement.ReadWrite.All"}}},
 	{"Scenarios with groups and Teams", [][]string{{"Group.ReadWrite.All"}}},
 	{"Scenarios with SharePoint sites", [][]string{{"Sites.FullControl.All"}}},
 	{"Scenarios with applications", [][]string{{"Application.ReadWrite.All"}}},
@@ -67,11 +75,40 @@ var Requirements = []Requirement{
 	{"Partner tenant lookup", [][]string{{"CrossTenantInformation.ReadBasic.All"}}},
 }
 
+// InstallForApprovers is the requirement of installing the bot's Teams app for approvers Teams
+// refuses a chat with (TEAMS_APP_CATALOG_ID); only checked when that is configured. The Self
+// permission lets the app install only itself; the broader ones are alternatives.
+var InstallForApprovers = Requirement{"Install the app for approvers (TEAMS_APP_CATALOG_ID)", [][]string{{
+	"TeamsAppInstallation.ReadWriteSelfForUser.All", "TeamsAppInstallation.ReadWriteAndConsentSelfForUser.All",
+	"TeamsAppInstallation.ReadWriteForUser.All", "TeamsAppInstallation.ReadWriteAndConsentForUser.All",
+}}}
+
+// featureCreateScenarios is the feature a catalog-scoped role stands in for in restricted mode.
+const featureCreateScenarios = "Create and edit scenarios"
+
+// Role ids Entra accepts in place of application permissions for an app (Microsoft Graph's
+// entitlement-management API pages: "In app-only scenarios, the calling app can be assigned one
+// of the preceding supported roles instead of the EntitlementManagement.ReadWrite.All
+// application permission").
+const (
+	// roleIdentityGovernanceAdmin is the template id of the Identity Governance Administrator
+	// directory role: tenant-wide, it covers both EntitlementManagement permissions.
+	roleIdentityGovernanceAdmin = "45d8d3c5-c802-45c6-b32a-1d70b5e1e86e"
+	// roleCatalogOwner is the entitlement-management Catalog owner role: on the restricted-mode
+	// catalog it covers creating and editing scenarios there.
+	roleCatalogOwner = "ae79f266-94d4-4dab-b730-feca7e132178"
+)
+
 // Missing returns, for each feature whose needs granted does not meet, the permission to grant
 // (the first alternative of each unmet set), in Requirements order.
 func Missing(granted []string) map[string][]string {
+	return missingIn(Requirements, granted)
+}
+
+// missingIn is Missing over the requirements reqs.
+func missingIn(reqs []Requirement, granted []string) map[string][]string {
 	out := map[string][]string{}
-	for _, r := range Requirements {
+	for _, r := range reqs {
 		for _, anyOf := range r.AllOf {
 			if !slices.ContainsFunc(anyOf, func(p string) bool {
 				return slices.ContainsFunc(granted, func(g string) bool { return strings.EqualFold(g, p) })
@@ -99,12 +136,14 @@ type Report struct {
 	Granted []string
 	// MissingByFeature maps each feature lacking a permission to what to grant.
 	MissingByFeature map[string][]string
+	// Optional are the requirements of the optional features that are turned on (DoctorDeps).
+	Optional []Requirement
 }
 
 // Diagnose runs the checks. It never returns a token or secret, only whether acquisition worked.
 func (a *Admin) Diagnose(ctx context.Context) Report {
 	d := a.o.Doctor
-	r := Report{Config: d.Config}
+	r := Report{Config: d.Config, Optional: d.Optional}
 	add := func(name string, err error, okDetail string) {
 		if err != nil {
 			r.Checks = append(r.Checks, Check{Name: name, Detail: err.Error()})
@@ -138,22 +177,56 @@ func (a *Admin) Diagnose(ctx context.Context) Report {
 	}
 
 	add("Store", a.o.Store.Ping(ctx), "answers")
+	r.Checks = append(r.Checks, a.catalogMode(ctx))
 
 	if r.Granted != nil {
-		r.MissingByFeature = Missing(r.Granted)
-		r.Checks = append(r.Checks, a.emRoles(ctx, claims.OID))
+		emCheck, catalogOwner := a.emRoles(ctx, claims.OID)
+		dirCheck, implied := a.directoryRoles(ctx, claims.OID)
+		r.MissingByFeature = Missing(append(slices.Clone(r.Granted), implied...))
+		if catalogOwner {
+			delete(r.MissingByFeature, featureCreateScenarios)
+		}
+		maps.Copy(r.MissingByFeature, missingIn(d.Optional, append(slices.Clone(r.Granted), implied...)))
+		r.Checks = append(r.Checks, emCheck, dirCheck)
 	} else {
 		r.Checks = append(r.Checks, Check{Name: "Graph permissions", Detail: "not checked: no app-only token"})
 	}
 	return r
 }
 
+// catalogMode reports full or restricted mode and, in restricted mode, whether the configured
+// catalog exists and admits external users, read app-only as provisioning reads it.
+func (a *Admin) catalogMode(ctx context.Context) Check {
+	const name = "Catalog mode"
+	id := a.o.Doctor.CatalogID
+	if id == "" {
+		return Check{Name: name, OK: true, Detail: fmt.Sprintf("full: guestpass creates and uses the catalog %q", entitlement.DefaultCatalogName)}
+	}
+	cat, err := a.em().Catalogs().ByAccessPackageCatalogId(id).Get(ctx, nil)
+	switch {
+	case graph.IsNotFound(err):
+		return Check{Name: name, Detail: "restricted: catalog " + id + " (CATALOG_ID) does not exist; create it or correct CATALOG_ID"}
+	case graph.IsForbidden(err):
+		return Check{Name: name, Detail: "restricted: the bot may not read catalog " + id + "; give its service principal Catalog owner on it"}
+	case err != nil:
+		return Check{Name: name, Detail: "restricted: reading catalog " + id + " failed: " + graph.Wrap("get catalog", err).Error()}
+	case cat == nil:
+		return Check{Name: name, Detail: "restricted: Graph returned no catalog " + id}
+	}
+	label := fmt.Sprintf("%q (%s)", deref(cat.GetDisplayName()), id)
+	if v := cat.GetIsExternallyVisible(); v == nil || !*v {
+		return Check{Name: name, Detail: "restricted: catalog " + label + " is not enabled for external users (Catalog settings → Enabled for external users)"}
+	}
+	return Check{Name: name, OK: true, Detail: "restricted: catalog " + label + ", enabled for external users"}
+}
+
 // emRoles reports the service principal's entitlement-management role assignments (catalog-scoped
-// roles are an alternative to tenant-wide permissions).
-func (a *Admin) emRoles(ctx context.Context, spID string) Check {
+// roles are an alternative to tenant-wide permissions); catalogOwner reports Catalog owner on the
+// restricted-mode catalog.
+func (a *Admin) emRoles(ctx context.Context, spID string) (_ Check, catalogOwner bool) {
 	const name = "Entitlement-management roles"
 	if spID == "" {
-		return Check{Name: name, OK: true, Detail: "not checked: the token names no service principal"}
+		return Check{Name: name, OK: true, Detail: "not checked: the token names no service principal"}, false
 	}
 	filter := graph.EqFilter("principalId", spID)
 	page, err := a.o.Graph.RoleManagement().EntitlementManagement().RoleAssignments().Get(ctx,
@@ -161,18 +234,68 @@ func (a *Admin) emRoles(ctx context.Context, spID string) Check {
 			QueryParameters: &rm.EntitlementManagementRoleAssignmentsRequestBuilderGetQueryParameters{Filter: &filter},
 		})
 	if err != nil {
-		return Check{Name: name, OK: true, Detail: "not checked: " + graph.Wrap("list role assignments", err).Error()}
+		return Check{Name: name, OK: true, Detail: "not checked: " + graph.Wrap("list role assignments", err).Error()}, false
 	}
 	n := 0
+	scope := "/AccessPackageCatalog/" + a.o.Doctor.CatalogID
 	err = graph.Each(ctx, a.o.Graph, "list role assignments", page, models.CreateUnifiedRoleAssignmentCollectionResponseFromDiscriminatorValue,
-		func(models.UnifiedRoleAssignmentable) error { n++; return nil })
+		func(ra models.UnifiedRoleAssignmentable) error {
+			n++
+			if a.o.Doctor.CatalogID != "" && strings.EqualFold(deref(ra.GetRoleDefinitionId()), roleCatalogOwner) &&
+				strings.EqualFold(deref(ra.GetAppScopeId()), scope) {
+				catalogOwner = true
+			}
+			return nil
+		})
 	if err != nil {
-		return Check{Name: name, OK: true, Detail: "not checked: " + err.Error()}
+		return Check{Name: name, OK: true, Detail: "not checked: " + err.Error()}, false
 	}
-	if n == 0 {
-		return Check{Name: name, OK: true, Detail: "none (tenant-wide application permissions are used)"}
+	switch {
+	case catalogOwner:
+		return Check{Name: name, OK: true, Detail: fmt.Sprintf("%d role assignment(s), including Catalog owner on the restricted-mode catalog", n)}, true
+	case n == 0:
+		return Check{Name: name, OK: true, Detail: "none (tenant-wide application permissions are used)"}, false
 	}
-	return Check{Name: name, OK: true, Detail: fmt.Sprintf("%d role assignment(s)", n)}
+	return Check{Name: name, OK: true, Detail: fmt.Sprintf("%d role assignment(s)", n)}, false
+}
+
+// directoryRoles reports the service principal's Entra directory roles that Entra accepts in
+// place of application permissions, and the permissions they stand in for. Reading them needs
+// RoleManagement.Read.Directory (or Directory.Read.All); without it the check says so and the
+// permissions are judged from the token alone.
+func (a *Admin) directoryRoles(ctx context.Context, spID string) (_ Check, implied []string) {
+	const name = "Directory roles"
+	if spID == "" {
+		return Check{Name: name, OK: true, Detail: "not checked: the token names no service principal"}, nil
+	}
+	filter := graph.EqFilter("principalId", spID)
+	page, err := a.o.Graph.RoleManagement().Directory().RoleAssignments().Get(ctx,
+		&rm.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
+			QueryParameters: &rm.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{Filter: &filter},
+		})
+	if graph.IsForbidden(err) {
+		return Check{Name: name, OK: true, Detail: "not checked: reading them needs RoleManagement.Read.Directory; a role such as Identity Governance Administrator is then not counted"}, nil
+	}
+	if err != nil {
+		return Check{Name: name, OK: true, Detail: "not checked: " + graph.Wrap("list directory role assignments", err).Error()}, nil
+	}
+	iga := false
+	err = graph.Each(ctx, a.o.Graph, "list directory role assignments", page, models.CreateUnifiedRoleAssignmentCollectionResponseFromDiscriminatorValue,
+		func(ra models.UnifiedRoleAssignmentable) error {
+			// Only a tenant-wide assignment covers the whole entitlement-management API.
+			if strings.EqualFold(deref(ra.GetRoleDefinitionId()), roleIdentityGovernanceAdmin) && deref(ra.GetDirectoryScopeId()) == "/" {
+				iga = true
+			}
+			return nil
+		})
+	if err != nil {
+		return Check{Name: name, OK: true, Detail: "not checked: " + err.Error()}, nil
+	}
+	if !iga {
+		return Check{Name: name, OK: true, Detail: "none that stands in for an application permission"}, nil
+	}
+	return Check{Name: name, OK: true, Detail: "Identity Governance Administrator (stands in for the EntitlementManagement application permissions)"},
+		[]string{"EntitlementManagement.ReadWrite.All", "EntitlementManagement.Read.All"}
 }
 
 type tokenClaims struct {
@@ -222,7 +345,7 @@ func DoctorCard(r Report) cards.Card {
 	if r.Granted != nil {
 		fs := cards.FactSet{}
 		var missing []string
-		for _, req := range Requirements {
+		for _, req := range append(slices.Clone(Requirements), r.Optional...) {
 			m := r.MissingByFeature[req.Feature]
 			v := "ready"
 			if len(m) > 0 {

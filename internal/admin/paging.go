@@ -65,11 +65,26 @@ func (p *pager) table(title string, columns []string, empty string) cards.TableI
 	return cards.TableInput{Title: title, Columns: columns, Rows: p.rows, Page: p.page, HasNext: p.more, Empty: empty}
 }
 
-// listCommand answers a typed list command with its first page.
+// listCommand answers a list command: typed, with its first page; run again by a paging click
+// (through the dispatcher, see onPage), with the page the click asks for.
 func (a *Admin) listCommand(l lister) commands.HandlerFunc {
 	return func(ctx context.Context, t *router.Turn, cmd commands.Command, _ authz.Roles) error {
-		return a.showPage(ctx, t, cmd, 1, l)
+		page := 1
+		if isClick(t) {
+			p, ok := clickPage(t)
+			if !ok {
+				return answerText(ctx, t, "This card is out of date", "Type the command again to see the list.")
+			}
+			page = p
+		}
+		return a.showPage(ctx, t, cmd, page, l)
 	}
+}
+
+// clickPage is the valid page number a paging click asks for.
+func clickPage(t *router.Turn) (int, bool) {
+	page, err := strconv.Atoi(clickData(t)[cards.KeyPage])
+	return page, err == nil && page >= 1 && page <= maxPage
 }
 
 // showPage answers with page of cmd's list. The paging buttons carry the command in canonical
@@ -93,54 +108,30 @@ func (a *Admin) showPage(ctx context.Context, t *router.Turn, cmd commands.Comma
 	return answer(ctx, t, cards.Table(in))
 }
 
-// onPage answers a Next or Previous click: it parses the command line the card carries, checks
-// the clicking user (from the authenticated activity, never from the card) against the
-// authorization table exactly as the dispatcher does for typed commands, and shows the page.
+// onPage answers a Next or Previous click: it parses the command line the card carries and, when
+// it is a list command and the page is valid, runs it again through the command dispatcher, which
+// checks the clicking user (from the authenticated activity, never from the card) against the
+// authorization table exactly as for a typed command.
 func (a *Admin) onPage(ctx context.Context, t *router.Turn) error {
-	data := clickData(t)
-	cmd, err := commands.Parse(data[cards.KeyCommand])
-	var l lister
-	if err == nil {
-		l = a.listers[cmd.Action()]
-	}
-	page, perr := strconv.Atoi(data[cards.KeyPage])
-	if err != nil || l == nil || perr != nil || page < 1 || page > maxPage {
+	cmd, err := commands.Parse(clickData(t)[cards.KeyCommand])
+	if _, ok := clickPage(t); err != nil || a.listers[cmd.Action()] == nil || !ok {
 		return answerText(ctx, t, "This card is out of date", "Type the command again to see the list.")
 	}
-	if _, ok, err := a.authorize(ctx, t, cmd.Action()); !ok || err != nil {
-		return err
+	if a.cmds == nil {
+		return errors.New("admin: a paging click before Register")
 	}
-	return a.showPage(ctx, t, cmd, page, l)
+	return a.cmds.Run(ctx, t, cmd)
 }
 
-// authorize resolves the clicking user's roles and applies the authorization table for action
-// in this conversation, as commands.Dispatcher does for typed commands; a refusal is answered
-// and audited, and ok is false.
+// authorize applies the authorization table for action to the clicking user in this
+// conversation, through the command dispatcher so that card actions and typed commands share one
+// path; a refusal is answered and audited, and ok is false.
 func (a *Admin) authorize(ctx context.Context, t *router.Turn, action authz.Action) (roles authz.Roles, ok bool, err error) {
-	id := t.Identity
-	if id.AADObjectID == "" || id.TenantID == "" {
-		return authz.Roles{}, false, answerText(ctx, t, "Who are you?", "I can't tell which account you're using here.")
+	if a.cmds == nil {
+		// Fail closed: without the dispatcher nothing can be authorized.
+		return authz.Roles{}, false, errors.New("admin: a card action before Register")
 	}
-	log := a.logger(t).With("action", string(action))
-	roles, err = a.o.Roles.Roles(ctx, id.TenantID, id.AADObjectID)
-	if err != nil {
-		// Fail closed, and say why rather than "only admins can".
-		log.WarnContext(ctx, "resolving roles failed", "error", err)
-		return authz.Roles{}, false, answer(ctx, t, cards.Error("I couldn't check your permissions",
-			"Checking what you may do failed just now. Please try again in a moment.", nil))
-	}
-	dec := authz.Decide(roles, action, t.Activity.Conversation.ConversationType)
-	if dec.Allowed {
-		return roles, true, nil
-	}
-	log.InfoContext(ctx, "card action refused", "code", dec.Code, "roles", roles.String())
-	if entry, ok := authz.RefusalAudit(authz.Actor{TenantID: id.TenantID, UserOID: id.AADObjectID, UserName: id.Name,
-		ActivityID: t.Activity.ID, ConversationID: t.Activity.Conversation.ID}, roles, action, dec); ok {
-		if err := a.o.Store.AppendAudit(ctx, entry); err != nil {
-			log.ErrorContext(ctx, "recording a refusal in the audit log failed", "error", err)
-		}
-	}
-	return roles, false, answerText(ctx, t, "Not allowed", dec.Reason)
+	return a.cmds.Authorize(ctx, t, action)
 }
 
 // isClick reports a card action (Action.Execute invoke or Action.Submit) rather than typed text.

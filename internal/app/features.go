@@ -151,6 +151,8 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 		Store:    a.store,
 		Cloud:    cloudOf(g.BaseURL),
 		TenantID: g.TenantID,
+		// Restricted mode (CATALOG_ID): scenarios go into the administrator-created catalog.
+		CatalogID: a.cfg.CatalogID,
 		DelegatedClient: func(_ context.Context, cred azcore.TokenCredential) (*msgraphsdk.GraphServiceClient, error) {
 			return newClient(cred)
 		},
@@ -196,10 +198,14 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 	if err != nil {
 		return f, fmt.Errorf("sso exchanger: %w", err)
 	}
-	signInSettings := sso.Settings{
-		ConnectionName: a.cfg.SSOConnectionName,
-		Resource:       id.ssoResource,
-		SignInURL:      sso.ConsentURL(id.authorityHost, g.TenantID, id.ssoAppID, a.cfg.SSORedirectURL),
+	// Each feature's consent fallback asks for that feature's delegated permissions (see
+	// sso.Permissions for why not their union).
+	signIn := func(f sso.Feature) sso.Settings {
+		return sso.Settings{
+			ConnectionName: a.cfg.SSOConnectionName,
+			Resource:       id.ssoResource,
+			SignInURL:      sso.ConsentURLFor(id.authorityHost, g.TenantID, id.ssoAppID, a.cfg.SSORedirectURL, g.BaseURL, f),
+		}
 	}
 	var localToken func(ctx context.Context, tenantID, userOID string) (string, error)
 	if a.cfg.LocalMode() && g.Sandbox != nil {
@@ -222,6 +228,10 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 	}
 	a.closers = append(a.closers, f.dialogs.Shutdown)
 
+	installer, installRequirements, err := a.appInstaller(appOnly)
+	if err != nil {
+		return f, err
+	}
 	f.approvals, err = approvals.New(approvals.Deps{
 		Store:         a.store,
 		Entitlement:   f.entitlement,
@@ -229,11 +239,12 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 		Validator:     validator,
 		Exchanger:     exchanger,
 		LocalToken:    localToken,
-		SSO:           signInSettings,
+		SSO:           signIn(sso.FeatureApprovals),
 		TenantID:      g.TenantID,
 		BotID:         id.botID,
 		ServiceURL:    id.serviceURL,
 		Admins:        groupUsers(appOnly, id.adminGroupID),
+		Installer:     installer,
 		PollInterval:  a.cfg.ApprovalPollInterval,
 		RemindAfter:   a.cfg.ApprovalRemindAfter,
 		EscalateAfter: a.cfg.ApprovalEscalateAfter,
@@ -252,7 +263,7 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 		Validator:    validator,
 		Exchanger:    exchanger,
 		LocalToken:   localToken,
-		SSO:          signInSettings,
+		SSO:          signIn(sso.FeatureOnboarding),
 		TenantID:     g.TenantID,
 		BotID:        id.botID,
 		ServiceURL:   id.serviceURL,
@@ -277,7 +288,7 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 	}
 	// Admins add and remove connected organizations with their own delegated token, signed in
 	// like approvers and sponsors.
-	adminAuth, err := sso.NewAuthenticator(validator, exchanger, signInSettings, localToken)
+	adminAuth, err := sso.NewAuthenticator(validator, exchanger, signIn(sso.FeatureAdmin), localToken)
 	if err != nil {
 		return f, fmt.Errorf("admin commands: %w", err)
 	}
@@ -286,7 +297,6 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 		Service:  f.entitlement,
 		Store:    a.store,
 		TenantID: g.TenantID,
-		Roles:    f.roles,
 		Auth:     adminAuth,
 		Logger:   a.log.With("component", "admin"),
 		Doctor: admin.DoctorDeps{
@@ -295,6 +305,8 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 			ConnectorScope:  botframework.DefaultConnectorScope,
 			GraphCredential: appCred,
 			GraphScope:      sso.GraphScope(g.BaseURL),
+			CatalogID:       a.cfg.CatalogID,
+			Optional:        installRequirements,
 		},
 	})
 	if err != nil {

@@ -127,6 +127,9 @@ type Deps struct {
 	ServiceURL string
 	// Admins returns the admins told about requests pending past EscalateAfter; optional.
 	Admins func(ctx context.Context) ([]string, error)
+	// Installer installs the bot's Teams app for a recipient Teams refuses a conversation with
+	// (TEAMS_APP_CATALOG_ID, *teamsapp.Installer); nil leaves such recipients unreachable.
+	Installer Installer
 
 	// PollInterval is APPROVAL_POLL_INTERVAL (default 30 s).
 	PollInterval time.Duration
@@ -155,6 +158,8 @@ type Approvals struct {
 	// makes one Graph call and the second sees the first's result) and the creation of one
 	// recipient's conversation.
 	locks keyedMutex
+	// installs remembers, per recipient, recent installations of the app and failures (install.go).
+	installs installCache
 }
 
 // keyedMutex is a set of mutexes by key that holds only keys in use.

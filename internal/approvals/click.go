@@ -278,7 +278,7 @@ func (a *Approvals) handleTokenExchange(ctx context.Context, t *router.Turn) err
 	cctx, cancel := context.WithTimeout(ctx, clickBudget)
 	defer cancel()
 	if _, _, err := a.auth.Authenticate(cctx, v.Token, t.Identity.TenantID, t.Identity.AADObjectID); err != nil {
-		t.Log.Warn("token exchange failed", "reason", sso.Reason(err))
+		t.Log.Warn("token exchange failed", sso.LogAttrs(err)...)
 		return t.Respond(botframework.TokenExchangeFailed(v.ID, v.ConnectionName, "The token could not be exchanged."))
 	}
 	return t.Respond(botframework.TokenExchangeOK(v.ID, v.ConnectionName))

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/infracloudio/msbotbuilder-go/schema"
-
 	"guestpass/internal/botframework"
 	"guestpass/internal/store"
 )
@@ -177,9 +175,11 @@ func (a *Approvals) mark(_ context.Context, err error) {
 }
 
 // conversation returns the recipient's personal conversation: the stored reference, else a
-// created 1:1 conversation (stored for next time).
+// created 1:1 conversation (stored for next time). Teams creates one only with users who have the
+// app; when it refuses and an Installer is configured, the app is installed for the user through
+// Graph and the conversation created again.
 func (a *Approvals) conversation(ctx context.Context, tenantID, oid string) (store.ConversationRef, error) {
-	// Concurrent sends to one recipient must not each create the chat.
+	// Concurrent sends to one recipient must not each create the chat (or install the app).
 	unlock := a.locks.lock("conv\x00" + strings.ToLower(oid))
 	defer unlock()
 	ref, err := a.d.Store.PersonalConversation(ctx, tenantID, oid)
@@ -189,17 +189,17 @@ func (a *Approvals) conversation(ctx context.Context, tenantID, oid string) (sto
 	if !errors.Is(err, store.ErrNotFound) {
 		return store.ConversationRef{}, fmt.Errorf("conversation of %s: %w", oid, err)
 	}
-	res, err := a.d.Connector.CreateConversation(ctx, a.d.ServiceURL, botframework.ConversationParameters{
-		Bot:      schema.ChannelAccount{ID: a.d.BotID},
-		Members:  []schema.ChannelAccount{{ID: oid, AadObjectID: oid}},
-		TenantID: tenantID,
-	})
-	if err != nil {
-		var ce *botframework.ConnectorError
-		if errors.As(err, &ce) && ce.Status >= 400 && ce.Status < 500 && ce.Status != http.StatusTooManyRequests {
-			// Teams only creates a chat with users who have the app: nothing to retry.
-			return store.ConversationRef{}, fmt.Errorf("%w: create conversation: %v", errUnreachable, err)
+	res, err := a.createConversation(ctx, tenantID, oid)
+	switch {
+	case err == nil:
+	case refused(err) && a.d.Installer != nil:
+		if res, err = a.installAndCreate(ctx, tenantID, oid, err); err != nil {
+			return store.ConversationRef{}, err
 		}
+	case refused(err):
+		// Teams only creates a chat with users who have the app: nothing to retry.
+		return store.ConversationRef{}, fmt.Errorf("%w: create conversation: %v", errUnreachable, err)
+	default:
 		// Creating a 1:1 chat is idempotent in Teams (it returns the existing one), so an
 		// unknown outcome here is just a failure to retry.
 		return store.ConversationRef{}, fmt.Errorf("create conversation: %s", err.Error())

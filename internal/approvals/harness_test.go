@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"guestpass/internal/graph"
 	"guestpass/internal/sandbox"
 	"guestpass/internal/store"
+	"guestpass/internal/teamsapp"
 	"guestpass/internal/testenv"
 	"guestpass/internal/testkit"
 )
@@ -49,11 +51,29 @@ type envOptions struct {
 	now           func() time.Time
 	pageSize      int
 	localToken    bool
+	// appInstalls makes the fake connector refuse conversations with users who do not have the
+	// bot's app in the sandbox tenant (Teams' rule), so installing through Graph is what makes a
+	// conversation creatable.
+	appInstalls bool
+	// installer turns on installing the app for unreachable recipients (TEAMS_APP_CATALOG_ID).
+	installer bool
+	// appRoles, when set, are the app permissions of the bot's app from the start (before the
+	// first app-only token is cached).
+	appRoles []string
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	tn := testenv.New(t, testenv.Options{PageSize: o.pageSize, ConnectorOptions: o.connectorOpts})
+	connectorOpts := o.connectorOpts
+	var tenant *sandbox.Sandbox // set before the connector serves its first request
+	if o.appInstalls {
+		connectorOpts = append(slices.Clone(connectorOpts), testkit.WithInstalledApps(func(oid string) bool { return tenant.AppInstalled(oid) }))
+	}
+	tn := testenv.New(t, testenv.Options{PageSize: o.pageSize, ConnectorOptions: connectorOpts})
+	tenant = tn.Sandbox
+	if o.appRoles != nil {
+		tn.Sandbox.SetAppRoles(o.appRoles)
+	}
 	e := &env{t: t, tn: tn, sb: tn.Sandbox, graphOps: tn.GraphCalls, graph: tn.Graph, conn: tn.Connector}
 	e.st = e.openStore(o.now)
 	e.svc = tn.Service(e.st, nil)
@@ -74,6 +94,13 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	if o.localToken {
 		e.deps.LocalToken = func(_ context.Context, _, oid string) (string, error) { return e.sb.MintSSOToken(oid) }
+	}
+	if o.installer {
+		inst, err := teamsapp.New(teamsapp.Options{Graph: tn.Graph, CatalogID: sandbox.TeamsAppCatalogID, Logger: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.deps.Installer = inst
 	}
 	e.app = e.newApprovals(e.deps)
 	e.api = e.serve(e.app)

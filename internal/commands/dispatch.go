@@ -121,8 +121,51 @@ func (d *Dispatcher) ServeTurn(ctx context.Context, t *router.Turn) error {
 	case err != nil:
 		return fmt.Errorf("commands: parse: %w", err)
 	}
+	return d.Run(ctx, t, cmd)
+}
 
+// Run authorizes and runs a parsed command for the sender of t: it resolves their roles (from the
+// authenticated activity, never from card data), applies the authorization table for cmd's
+// action in t's conversation, audits a refusal, answers `help` itself and otherwise runs the
+// handler registered for the action. ServeTurn calls it after parsing; a card action that runs a
+// command again (such as an admin list's Next button) calls it too, so a click cannot take a
+// path around the table. On a card action (an Action.Execute invoke or an Action.Submit) the
+// dispatcher's own answers — refusals, "not available", help — become the click's response
+// rather than new messages.
+func (d *Dispatcher) Run(ctx context.Context, t *router.Turn, cmd Command) error {
 	action := cmd.Action()
+	roles, ok, err := d.authorize(ctx, t, action, cmd.Path())
+	if !ok {
+		return err
+	}
+	if action == authz.ActionHelp {
+		return d.help(ctx, t, cmd, roles)
+	}
+	h := d.handler(action)
+	if h == nil {
+		return d.answer(ctx, t, "Not available", fmt.Sprintf("`%s` is not available in this deployment of guestpass.", cmd.Path()))
+	}
+	if err := h(ctx, t, cmd, roles); err != nil {
+		return fmt.Errorf("commands: %s: %w", action, err)
+	}
+	return nil
+}
+
+// Authorize applies the authorization table for action to the sender of t in t's conversation,
+// exactly as Run does for a command: it resolves the sender's roles, and answers and audits a
+// refusal. ok reports that the action may go ahead, with the sender's roles; when it is false
+// the turn has been answered and err reports only a failure to answer. It is for card actions
+// that are not commands but belong to one (a confirmation of `orgs add`, say).
+func (d *Dispatcher) Authorize(ctx context.Context, t *router.Turn, action authz.Action) (roles authz.Roles, ok bool, err error) {
+	name := string(action)
+	if s, found := ForAction(action); found {
+		name = s.Path()
+	}
+	return d.authorize(ctx, t, action, name)
+}
+
+// authorize is Authorize; name is how the refusal for a failed role look-up names the command.
+func (d *Dispatcher) authorize(ctx context.Context, t *router.Turn, action authz.Action, name string) (authz.Roles, bool, error) {
 	log := t.Log
 	if log == nil {
 		log = d.log
@@ -134,36 +177,27 @@ func (d *Dispatcher) ServeTurn(ctx context.Context, t *router.Turn) error {
 		// else is refused with the reason, not with a misleading "only admins can".
 		log.WarnContext(ctx, "resolving roles failed", "error", rerr)
 		if action != authz.ActionHelp {
-			return d.say(ctx, t, fmt.Sprintf("I couldn't check your permissions just now, so I can't run `%s`. Please try again in a moment.", cmd.Path()))
+			return authz.Roles{}, false, d.answer(ctx, t, "I couldn't check your permissions",
+				fmt.Sprintf("I couldn't check your permissions just now, so I can't run `%s`. Please try again in a moment.", name))
 		}
 		roles = authz.Roles{}
 	}
 	decision := authz.Decide(roles, action, t.Activity.Conversation.ConversationType)
-	if !decision.Allowed {
-		log.InfoContext(ctx, "command refused", "code", decision.Code, "roles", roles.String())
-		if entry, ok := authz.RefusalAudit(authz.Actor{
-			TenantID: t.Identity.TenantID, UserOID: t.Identity.AADObjectID, UserName: t.Identity.Name,
-			ActivityID: t.Activity.ID, ConversationID: t.Activity.Conversation.ID,
-		}, roles, action, decision); ok {
-			if err := d.audit.AppendAudit(ctx, entry); err != nil {
-				// The refusal stands whether or not it was recorded; a lost audit entry is an
-				// operational problem, reported at error level.
-				log.ErrorContext(ctx, "recording a refusal in the audit log failed", "error", err)
-			}
+	if decision.Allowed {
+		return roles, true, nil
+	}
+	log.InfoContext(ctx, "command refused", "code", decision.Code, "roles", roles.String(), "click", isClick(t))
+	if entry, ok := authz.RefusalAudit(authz.Actor{
+		TenantID: t.Identity.TenantID, UserOID: t.Identity.AADObjectID, UserName: t.Identity.Name,
+		ActivityID: t.Activity.ID, ConversationID: t.Activity.Conversation.ID,
+	}, roles, action, decision); ok {
+		if err := d.audit.AppendAudit(ctx, entry); err != nil {
+			// The refusal stands whether or not it was recorded; a lost audit entry is an
+			// operational problem, reported at error level.
+			log.ErrorContext(ctx, "recording a refusal in the audit log failed", "error", err)
 		}
-		return d.say(ctx, t, decision.Reason)
 	}
-	if action == authz.ActionHelp {
-		return d.help(ctx, t, cmd, roles)
-	}
-	h := d.handler(action)
-	if h == nil {
-		return d.say(ctx, t, fmt.Sprintf("`%s` is not available in this deployment of guestpass.", cmd.Path()))
-	}
-	if err := h(ctx, t, cmd, roles); err != nil {
-		return fmt.Errorf("commands: %s: %w", action, err)
-	}
-	return nil
+	return roles, false, d.answer(ctx, t, "Not allowed", decision.Reason)
 }
 
 // Welcome greets the people of a conversation the app was just installed in with the help card
@@ -187,14 +221,13 @@ func (d *Dispatcher) help(ctx context.Context, t *router.Turn, cmd Command, role
 		about, err := HelpTopic(topic)
 		var ue *UsageError
 		if errors.As(err, &ue) {
-			return d.say(ctx, t, ue.Error())
+			return d.answer(ctx, t, "Unknown command", ue.Error())
 		} else if err != nil {
 			return err
 		}
 		specs = slices.DeleteFunc(about, func(s Spec) bool { return !authz.Allowed(roles, s.Action) })
 	}
-	_, err := t.SendCard(ctx, cards.Help(d.helpInput(specs, roles, false)))
-	return err
+	return d.answerCard(ctx, t, cards.Help(d.helpInput(specs, roles, false)))
 }
 
 // helpInput lists the specs this deployment answers.
@@ -206,6 +239,33 @@ func (d *Dispatcher) helpInput(specs []Spec, roles authz.Roles, welcome bool) ca
 		}
 	}
 	return in
+}
+
+// isClick reports a card action (an Action.Execute invoke or an Action.Submit) rather than
+// typed text.
+func isClick(t *router.Turn) bool {
+	return string(t.Activity.Type) == botframework.TypeInvoke || t.IsSubmit()
+}
+
+// answer replies with text: plain text to a typed command, a message card titled title as the
+// response to a card action (which replaces the clicked card).
+func (d *Dispatcher) answer(ctx context.Context, t *router.Turn, title, text string) error {
+	if isClick(t) {
+		return d.answerCard(ctx, t, cards.Message(title, text))
+	}
+	return d.say(ctx, t, text)
+}
+
+// answerCard replies with a card: a new message for a typed command, the response to a card
+// action.
+func (d *Dispatcher) answerCard(ctx context.Context, t *router.Turn, card cards.Card) error {
+	if isClick(t) {
+		return t.Respond(botframework.CardResponse(card))
+	}
+	if _, err := t.SendCard(ctx, card); err != nil {
+		return fmt.Errorf("commands: reply: %w", err)
+	}
+	return nil
 }
 
 // say sends text as plain text: it may echo what the user typed, which must not render as

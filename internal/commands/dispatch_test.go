@@ -53,7 +53,10 @@ func newDispatchEnv(t *testing.T) *dispatchEnv {
 		return err
 	})
 	conn := botframework.NewConnector(botframework.ConnectorConfig{HTTPClient: tn.Connector.Client(), MaxRetries: -1, Logger: testenv.Quiet(), Timeout: 5 * time.Second})
-	api := tn.Serve(st, conn, d.Register)
+	api := tn.Serve(st, conn, func(mux *router.Mux) {
+		registerClickVerbs(mux, d)
+		d.Register(mux)
+	})
 	return &dispatchEnv{t: t, tn: tn, st: st, url: api.URL, conn: tn.Connector}
 }
 

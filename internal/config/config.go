@@ -136,6 +136,21 @@ type Config struct {
 	// AdminGroupID and SponsorGroupID are the Entra groups whose members are admins and sponsors.
 	AdminGroupID   string
 	SponsorGroupID string
+	// CatalogID selects restricted mode: scenarios go into this administrator-created catalog,
+	// on which the bot's service principal holds a catalog-scoped role (Catalog owner), instead
+	// of the shared catalog guestpass creates with tenant-wide permissions. Empty: full mode.
+	CatalogID string
+
+	// TeamsAppCatalogID turns on installing the bot's Teams app for approvers the bot cannot reach
+	// (Graph, app-only, TeamsAppInstallation.ReadWriteSelfForUser.All): the app's id in the
+	// tenant's Teams app catalog, i.e. the teamsApp id of
+	// GET /appCatalogs/teamsApps?$filter=externalId eq '{manifest id}'. Empty turns it off.
+	//
+	// It is configured rather than looked up from the manifest id at start-up because that lookup
+	// (the app catalog listing) is documented for delegated callers only and, app-only, would need
+	// another permission (AppCatalog.Read.All) that tenants report as refused; an operator reads the
+	// id once, when publishing the app to the organisation, and the id never changes afterwards.
+	TeamsAppCatalogID string
 
 	// ApprovalPollInterval is how often pending access-package requests are polled.
 	ApprovalPollInterval time.Duration
@@ -210,6 +225,8 @@ func Load(getenv func(string) string) (Config, error) {
 		OrganizationName:       env("ORGANIZATION_NAME"),
 		AdminGroupID:           env("ADMIN_GROUP_ID"),
 		SponsorGroupID:         env("SPONSOR_GROUP_ID"),
+		TeamsAppCatalogID:      env("TEAMS_APP_CATALOG_ID"),
+		CatalogID:              env("CATALOG_ID"),
 		SandboxAddr:            env("SANDBOX_ADDR"),
 		SandboxState:           env("SANDBOX_STATE"),
 	}
@@ -508,6 +525,13 @@ func (c Config) validateCommon() error {
 	if c.SponsorGroupID != "" && !groupID(c.SponsorGroupID) {
 		return &Error{"SPONSOR_GROUP_ID", fmt.Sprintf("%q is not a group object id", c.SponsorGroupID)}
 	}
+	// Catalog ids are Entra GUIDs in a tenant and plain ids in the sandbox, like group ids.
+	if c.CatalogID != "" && !groupID(c.CatalogID) {
+		return &Error{"CATALOG_ID", fmt.Sprintf("%q is not a catalog id", c.CatalogID)}
+	}
+	if err := c.validateTeamsAppCatalogID(groupID); err != nil {
+		return err
+	}
 	if c.SSOConnectionName == "" {
 		return &Error{"SSO_CONNECTION_NAME", "is empty"}
 	}
@@ -552,6 +576,24 @@ func (c Config) validateCommon() error {
 		if c.SandboxState == "" {
 			return &Error{"SANDBOX_STATE", "is empty"}
 		}
+	}
+	return nil
+}
+
+// validateTeamsAppCatalogID checks TEAMS_APP_CATALOG_ID with id, the id rule of the Graph mode
+// (GUIDs in a tenant, plain ids in the sandbox).
+func (c Config) validateTeamsAppCatalogID(id func(string) bool) error {
+	if c.TeamsAppCatalogID == "" {
+		return nil
+	}
+	if !id(c.TeamsAppCatalogID) {
+		return &Error{"TEAMS_APP_CATALOG_ID", fmt.Sprintf("%q is not a Teams app catalog id", c.TeamsAppCatalogID)}
+	}
+	// The catalog generates its own id for an organisation's app; the manifest id (by default the
+	// bot's app id) is only the app's externalId, and installing with it fails for every user.
+	if c.AppID != "" && strings.EqualFold(c.TeamsAppCatalogID, c.AppID) {
+		return &Error{"TEAMS_APP_CATALOG_ID", "is the bot's app id (the manifest id); set the id the Teams app catalog gave the app: " +
+			"GET https://graph.microsoft.com/v1.0/appCatalogs/teamsApps?$filter=externalId eq '<manifest id>' (signed in as an admin)"}
 	}
 	return nil
 }
@@ -655,6 +697,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("organization_name", c.OrganizationName),
 		slog.String("admin_group_id", c.AdminGroupID),
 		slog.String("sponsor_group_id", c.SponsorGroupID),
+		slog.String("teams_app_catalog_id", c.TeamsAppCatalogID),
+		slog.String("catalog_id", c.CatalogID),
 		slog.Duration("approval_poll_interval", c.ApprovalPollInterval),
 		slog.Duration("approval_remind_after", c.ApprovalRemindAfter),
 		slog.Duration("approval_escalate_after", c.ApprovalEscalateAfter),

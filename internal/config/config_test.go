@@ -134,6 +134,7 @@ func TestLoadValues(t *testing.T) {
 		"AZURE_AUTHORITY_HOST":    "https://login.microsoftonline.us/",
 		"GRAPH_BASE_URL":          "https://graph.microsoft.us/v1.0",
 		"ADMIN_GROUP_ID":          "admins",
+		"CATALOG_ID":              " catalog-guestpass ",
 	})))
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +162,7 @@ func TestLoadValues(t *testing.T) {
 		{"ExpiryNotice", c.ExpiryNotice, 72 * time.Hour},
 		{"ShutdownTimeout", c.ShutdownTimeout, 5 * time.Second},
 		{"AdminGroupID", c.AdminGroupID, "admins"},
+		{"CatalogID", c.CatalogID, "catalog-guestpass"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -185,6 +187,7 @@ func TestLoadAccepts(t *testing.T) {
 		{"multi tenant without tenant in sandbox mode", prod(map[string]string{"MicrosoftAppType": "MultiTenant", "MicrosoftAppTenantId": "", "GRAPH_MODE": "sandbox"})},
 		{"managed identity with separate sso app", prod(map[string]string{"MicrosoftAppType": "UserAssignedMSI", "MicrosoftAppPassword": "", "SSO_APP_ID": otherID})},
 		{"tenant group ids are GUIDs", prod(map[string]string{"ADMIN_GROUP_ID": otherID, "SPONSOR_GROUP_ID": tenantID})},
+		{"restricted mode with a tenant catalog", prod(map[string]string{"CATALOG_ID": otherID})},
 		{"sqlite url", map[string]string{"DATABASE_URL": "sqlite:///var/lib/guestpass/db.sqlite"}},
 	}
 	for _, tt := range tests {
@@ -230,6 +233,8 @@ func TestLoadRejects(t *testing.T) {
 		{"allowed tenant not a guid", prod(map[string]string{"ALLOWED_TENANT_IDS": tenantID + "," + playgroundTenant}), "ALLOWED_TENANT_IDS", "not a GUID"},
 		{"admin group not a guid", prod(map[string]string{"ADMIN_GROUP_ID": "admins"}), "ADMIN_GROUP_ID", "group object id"},
 		{"sponsor group not a guid", prod(map[string]string{"SPONSOR_GROUP_ID": "x"}), "SPONSOR_GROUP_ID", "group object id"},
+		{"catalog not a guid", prod(map[string]string{"CATALOG_ID": "guestpass guest access"}), "CATALOG_ID", "not a catalog id"},
+		{"sandbox catalog with a path", map[string]string{"CATALOG_ID": "../catalogs"}, "CATALOG_ID", "not a catalog id"},
 		// parsing
 		{"port not a number", map[string]string{"PORT": "http"}, "PORT", "not a port"},
 		{"port too big", map[string]string{"PORT": "70000"}, "PORT", "not a port"},

@@ -223,22 +223,29 @@ func (s *Service) AddConnectedOrg(ctx context.Context, cred azcore.TokenCredenti
 	return out, nil
 }
 
-// newOrgModel is the documented create body: one identity source, state configured (so policies
-// for "all configured connected organizations" admit its users).
+// newOrgModel is the create body of an admin's `orgs add`.
 func newOrgModel(p OrgPreview) models.ConnectedOrganizationable {
+	return connectedOrgBody(p.DisplayName, "Partner organisation added by a guestpass admin", p.TenantID, p.Domain)
+}
+
+// connectedOrgBody is the documented create body of a connected organization, shared by
+// provisioning (app-only) and `orgs add` (delegated): one identity source — the Entra tenant
+// when tenantID is known (Entra stores a tenant's domains as the tenant), else the domain — and
+// state configured, so policies for "all configured connected organizations" admit its users.
+func connectedOrgBody(name, description, tenantID, domain string) models.ConnectedOrganizationable {
 	org := models.NewConnectedOrganization()
-	org.SetDisplayName(ptr(p.DisplayName))
-	org.SetDescription(ptr("Partner organisation added by a guestpass admin"))
+	org.SetDisplayName(ptr(name))
+	org.SetDescription(ptr(description))
 	org.SetState(ptr(models.CONFIGURED_CONNECTEDORGANIZATIONSTATE))
-	if p.TenantID != "" {
+	if tenantID != "" {
 		src := models.NewAzureActiveDirectoryTenant()
-		src.SetTenantId(ptr(p.TenantID))
-		src.SetDisplayName(ptr(p.DisplayName))
+		src.SetTenantId(ptr(strings.ToLower(tenantID)))
+		src.SetDisplayName(ptr(name))
 		org.SetIdentitySources([]models.IdentitySourceable{src})
 	} else {
 		src := models.NewDomainIdentitySource()
-		src.SetDomainName(ptr(p.Domain))
-		src.SetDisplayName(ptr(p.DisplayName))
+		src.SetDomainName(ptr(domain))
+		src.SetDisplayName(ptr(name))
 		org.SetIdentitySources([]models.IdentitySourceable{src})
 	}
 	return org

@@ -334,28 +334,8 @@ func orgMatches(o models.ConnectedOrganizationable, p Partner) bool {
 
 func (s *Service) createConnectedOrg(ctx context.Context, p Partner, ownerOID string) (models.ConnectedOrganizationable, error) {
 	em := s.g.IdentityGovernance().EntitlementManagement()
-	org := models.NewConnectedOrganization()
-	name := p.DisplayName
-	if name == "" {
-		name = p.Domain
-	}
-	if name == "" {
-		name = p.TenantID
-	}
-	org.SetDisplayName(ptr(name))
-	org.SetDescription(ptr("Partner organisation added by guestpass"))
-	org.SetState(ptr(models.CONFIGURED_CONNECTEDORGANIZATIONSTATE))
-	if p.TenantID != "" {
-		src := models.NewAzureActiveDirectoryTenant()
-		src.SetTenantId(ptr(strings.ToLower(p.TenantID)))
-		src.SetDisplayName(ptr(name))
-		org.SetIdentitySources([]models.IdentitySourceable{src})
-	} else {
-		src := models.NewDomainIdentitySource()
-		src.SetDomainName(ptr(p.Domain))
-		src.SetDisplayName(ptr(name))
-		org.SetIdentitySources([]models.IdentitySourceable{src})
-	}
+	name := first(p.DisplayName, p.Domain, p.TenantID)
+	org := connectedOrgBody(name, "Partner organisation added by guestpass", p.TenantID, p.Domain)
 	created, err := nonEmpty(em.ConnectedOrganizations().Post(ctx, org, nil))
 	if err != nil {
 		return nil, graph.Wrap("create connected organization "+name, err)

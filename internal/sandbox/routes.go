@@ -49,8 +49,17 @@ func (s *Sandbox) buildRoutes() []route {
 		g(get, "/v1.0/servicePrincipals(appId='{appId}')", permAppsRead, s.getServicePrincipal),
 		g(get, "/v1.0/servicePrincipals/{id}/appRoleAssignments", permAppsRead, s.listAppRoleAssignments),
 		g(get, "/v1.0/roleManagement/entitlementManagement/roleAssignments", permRoleAssignmentsRead, s.listEMRoleAssignments),
+		g(get, "/v1.0/roleManagement/directory/roleAssignments", permDirectoryRolesRead, s.listDirectoryRoleAssignments),
 		g(post, "/v1.0/invitations", permInvite, s.createInvitation),
 		g(get, "/v1.0/tenantRelationships/findTenantInformationByDomainName(domainName='{domain}')", permTenantInfo, s.findTenantByDomain),
+
+		// Teams apps: the app catalog and apps installed for users (teamsapps.go).
+		g(get, "/v1.0/appCatalogs/teamsApps", permTeamsCatalogRead, s.listTeamsApps),
+		g(get, "/v1.0/appCatalogs/teamsApps/{id}", permTeamsCatalogRead, s.getTeamsApp),
+		g(get, "/v1.0/users/{id}/teamwork/installedApps", permUserAppsRead, s.listInstalledApps),
+		g(post, "/v1.0/users/{id}/teamwork/installedApps", permUserAppsWrite, s.installApp),
+		g(get, "/v1.0/users/{id}/teamwork/installedApps/{iid}", permUserAppsRead, s.getInstalledApp),
+		g(get, "/v1.0/users/{id}/teamwork/installedApps/{iid}/chat", permUserAppsRead, s.getInstalledAppChat),
 
 		// Entitlement management: catalogs and resources.
 		g(post, emPath+"/catalogs", permEMWrite, s.createCatalog),

@@ -29,6 +29,7 @@ import "time"
 //	SharePoint sites: Project X, Northwind Launch, Partner Portal (https://example.sharepoint.com/sites/…).
 //	Enterprise apps: Relecloud Travel (roles Traveler, Travel approver), Proseware CRM (Reader, Editor),
 //	Woodgrove Docs (no roles: "Default Access"), plus Microsoft Graph and the bot's own app.
+//	Teams app catalog: the bot's app (TeamsAppCatalogID, externalId BotAppID), installed for nobody yet.
 //
 //	Partner organisation contoso.com: an Entra tenant (ContosoTenantID) with a configured connected
 //	organization (internal sponsor Alex, external sponsor Diego) and guests Diego Siciliani and Nestor
@@ -152,6 +153,7 @@ var graphAppPermissions = []appRoleRec{
 	{ID: "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", Value: "Application.ReadWrite.All"},
 	{ID: "b633e1c5-b582-4048-a93e-9f11b44c7e96", Value: "Mail.Send"},
 	{ID: "483bed4a-2ad3-4361-a73b-c83ccdbdc53c", Value: "RoleManagement.Read.Directory"},
+	{ID: "908de74d-f8b2-4d6b-a9ed-2a17b3b78179", Value: "TeamsAppInstallation.ReadWriteSelfForUser.All"},
 }
 
 // DefaultAppRoles are the application permissions granted to the bot's app in a fresh sandbox:
@@ -164,6 +166,9 @@ var DefaultAppRoles = []string{
 	"Sites.FullControl.All",
 	"Application.ReadWrite.All",
 	"CrossTenantInformation.ReadBasic.All",
+	// Only with TEAMS_APP_CATALOG_ID (installing the app for approvers); granted so local mode can
+	// turn that on.
+	"TeamsAppInstallation.ReadWriteSelfForUser.All",
 }
 
 // DefaultDelegatedScopes are the delegated permissions consented for the bot's app: what an

@@ -298,6 +298,10 @@ type state struct {
 	Assignments        []*assignmentRec        `json:"assignments"`
 	Invitations        []*invitationRec        `json:"invitations"`
 	Mail               []SentMail              `json:"mail"`
+	// TeamsAppInstallations are Teams apps installed in users' personal scope (teamsapps.go).
+	TeamsAppInstallations []*teamsInstallRec `json:"teamsAppInstallations,omitempty"`
+	// DirectoryRoleAssignments are Entra directory roles held by principals (directoryroles.go).
+	DirectoryRoleAssignments []*dirRoleAssignmentRec `json:"directoryRoleAssignments,omitempty"`
 }
 
 const stateVersion = 1

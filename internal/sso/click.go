@@ -126,7 +126,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, token, tenantID, userO
 //   - an error (wrapping ErrUnavailable, ErrLocalToken or an exchange set-up failure): sign-in is
 //     not possible right now and the caller answers with a card that lets the user retry.
 //
-// ctx bounds the validation and exchange. Failures are logged to log by kind, never with the token.
+// ctx bounds the validation and exchange. Failures are logged to log with LogAttrs (kind, class,
+// Entra's codes and correlation id), never with the token.
 func (a *Authenticator) Click(ctx context.Context, log *slog.Logger, av *botframework.ActionInvokeValue, tenantID, userOID, loginText string) (*Identity, azcore.TokenCredential, *botframework.InvokeResponse, error) {
 	respond := func(r botframework.InvokeResponse) (*Identity, azcore.TokenCredential, *botframework.InvokeResponse, error) {
 		return nil, nil, &r, nil
@@ -149,7 +150,7 @@ func (a *Authenticator) Click(ctx context.Context, log *slog.Logger, av *botfram
 	if err == nil {
 		return id, cred, nil, nil
 	}
-	log.Warn("click not authenticated", "reason", Reason(err))
+	log.Warn("click not authenticated", LogAttrs(err)...)
 	switch {
 	case errors.Is(err, ErrExpired):
 		return respond(LoginRequest(a.Settings, loginText))

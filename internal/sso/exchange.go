@@ -72,7 +72,7 @@ func (x *Exchanger) Exchange(ctx context.Context, id *Identity, assertion string
 	}
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{x.scope}})
 	if err != nil {
-		return nil, classifyExchange(err)
+		return nil, classifyExchange(ctx, err)
 	}
 	return &tokenCredential{token: tok, scope: x.scope}, nil
 }
@@ -99,61 +99,59 @@ func (c *tokenCredential) String() string { return "sso.tokenCredential{<redacte
 
 // entraError is the body of a failed token request.
 type entraError struct {
-	Error      string `json:"error"`
-	ErrorCodes []int  `json:"error_codes"`
-	SubError   string `json:"suberror"`
-	Claims     string `json:"claims"`
+	Error         string `json:"error"`
+	ErrorCodes    []int  `json:"error_codes"`
+	SubError      string `json:"suberror"`
+	Claims        string `json:"claims"`
+	TraceID       string `json:"trace_id"`
+	CorrelationID string `json:"correlation_id"`
 }
 
-// classifyExchange maps an azidentity failure onto the package's error kinds, keeping only the
-// Entra error code in the message (the raw error text can be long and is not needed).
-func classifyExchange(err error) error {
+// classifyExchange maps an azidentity failure onto the package's error kinds. Entra's answer is
+// kept as an *EntraError (status, error, AADSTS codes, correlation and trace ids: what an
+// operator needs, without the raw error text, which is long); a failure before Entra answered
+// keeps the network error, whose text names only the token endpoint.
+func classifyExchange(ctx context.Context, err error) error {
 	var afe *azidentity.AuthenticationFailedError
 	if !errors.As(err, &afe) || afe.RawResponse == nil {
+		// azidentity does not always wrap the context's error when the click's budget runs out
+		// (retrying a throttled or failing Entra, say), so ask the context.
+		if cerr := ctx.Err(); cerr != nil {
+			return fmt.Errorf("%w: on-behalf-of exchange: %w", ErrUnavailable, cerr)
+		}
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("%w: on-behalf-of exchange: %w", ErrUnavailable, err)
 		}
-		return fmt.Errorf("%w: on-behalf-of exchange failed before Entra answered", ErrUnavailable)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return fmt.Errorf("%w: %w: on-behalf-of exchange: %w", ErrUnavailable, errUnreachable, ue)
+		}
+		return fmt.Errorf("%w: %w: on-behalf-of exchange failed before Entra answered", ErrUnavailable, errUnreachable)
 	}
-	status := afe.RawResponse.StatusCode
 	var body entraError
 	if b, rerr := runtime.Payload(afe.RawResponse); rerr == nil {
 		_ = json.Unmarshal(b, &body)
 	}
-	detail := fmt.Sprintf("HTTP %d %s %v", status, body.Error, body.ErrorCodes)
+	ee := &EntraError{Status: afe.RawResponse.StatusCode, Code: body.Error, AADSTS: body.ErrorCodes,
+		CorrelationID: body.CorrelationID, TraceID: body.TraceID}
 	switch {
 	case body.Error == "interaction_required" || body.Error == "consent_required" || body.Claims != "" ||
 		slices.Contains(body.ErrorCodes, aadstsConsentRequired) || slices.Contains(body.ErrorCodes, aadstsMFARequired) ||
 		slices.Contains(body.ErrorCodes, aadstsCARequired):
-		return fmt.Errorf("%w: %s", ErrConsentRequired, detail)
+		return fmt.Errorf("%w: %w", ErrConsentRequired, ee)
 	case slices.Contains(body.ErrorCodes, aadstsAssertionExpired):
-		return fmt.Errorf("%w: %s", ErrExpired, detail)
-	case status >= http.StatusInternalServerError || status == http.StatusTooManyRequests:
-		return fmt.Errorf("%w: %s", ErrUnavailable, detail)
+		return fmt.Errorf("%w: %w", ErrExpired, ee)
+	case ee.Status >= http.StatusInternalServerError || ee.Status == http.StatusTooManyRequests:
+		return fmt.Errorf("%w: %w", ErrUnavailable, ee)
 	case body.Error == "invalid_client" || body.Error == "unauthorized_client":
 		// The bot's own credential is wrong: an operator problem, not the user's.
-		return fmt.Errorf("%w: the SSO app's credential was refused: %s", ErrUnavailable, detail)
+		return fmt.Errorf("%w: %w: %w", ErrUnavailable, errCredentialRefused, ee)
 	default:
-		return fmt.Errorf("%w: %s", ErrInvalidToken, detail)
+		return fmt.Errorf("%w: %w", ErrInvalidToken, ee)
 	}
 }
 
-// ConsentURL is the fallback sign-in target of a loginRequest when SSO cannot be used (consent
-// missing, a claims challenge): the authority's authorize endpoint for the SSO app with a consent
-// prompt for the delegated Graph permission the decision needs. After the user consents there,
-// Teams' silent SSO succeeds and the same click goes through. redirectURL must be a reply URL of
-// the SSO app registration.
+// ConsentURL is ConsentURLFor the approvals feature against the public cloud's Graph.
 func ConsentURL(authorityHost, tenantID, ssoAppID, redirectURL string) string {
-	authority := strings.TrimRight(strings.TrimSpace(authorityHost), "/")
-	if authority == "" {
-		authority = publicAuthority
-	}
-	q := url.Values{}
-	q.Set("client_id", ssoAppID)
-	q.Set("response_type", "code")
-	q.Set("redirect_uri", redirectURL)
-	q.Set("response_mode", "query")
-	q.Set("scope", "openid profile https://graph.microsoft.com/EntitlementManagement.ReadWrite.All")
-	q.Set("prompt", "consent")
-	return authority + "/" + url.PathEscape(tenantID) + "/oauth2/v2.0/authorize?" + q.Encode()
+	return ConsentURLFor(authorityHost, tenantID, ssoAppID, redirectURL, "", FeatureApprovals)
 }

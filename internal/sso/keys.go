@@ -108,7 +108,7 @@ func (kc *keyCache) key(ctx context.Context, tenantID, kid string) (*rsa.PublicK
 		if fetchErr == nil {
 			fetchErr = errors.New("signing keys not loaded yet")
 		}
-		return nil, "", fmt.Errorf("%w: tenant %s keys: %v", ErrUnavailable, tenantID, fetchErr)
+		return nil, "", fmt.Errorf("%w: %w: tenant %s: %v", ErrUnavailable, errKeysUnavailable, tenantID, fetchErr)
 	}
 	k, ok := tk.keys[kid]
 	if !ok {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infracloudio/msbotbuilder-go/schema"
+
 	"guestpass/internal/botframework"
 )
 
@@ -64,6 +66,16 @@ func WithRequiredAuthorization(header string) ConnectorOption {
 	return func(c *Connector) { c.requiredAuth = header }
 }
 
+// WithInstalledApps makes the fake refuse to create a 1:1 conversation with a user who does not
+// have the bot's app, as Teams does (403 BotNotInConversationRoster): installed reports, by the
+// member's Entra object id, whether the app is installed in their personal scope (e.g. the
+// sandbox tenant's Sandbox.AppInstalled, so installing through Graph makes the chat creatable).
+// Without this option every user has the app. Members addressed by a "29:" id are not checked:
+// the bot only learns such an id from someone it already shares a conversation with.
+func WithInstalledApps(installed func(userOID string) bool) ConnectorOption {
+	return func(c *Connector) { c.installed = installed }
+}
+
 // Connector is a fake Bot Connector speaking the v3 REST protocol over real HTTP. It behaves like
 // Teams and the Agents Playground's mock connector where guestpass depends on it: ids like
 // Teams', 201 {"id"} on sends, 202 without a body when text and attachments are mixed, 400
@@ -78,6 +90,7 @@ type Connector struct {
 	now          func() time.Time
 	rateLimit    bool
 	requiredAuth string
+	installed    func(userOID string) bool
 
 	mu        sync.Mutex
 	calls     []Call
@@ -435,6 +448,13 @@ func (c *Connector) handleCreate(w http.ResponseWriter, r *http.Request) {
 	if c.limited(w, "create\x00"+p.Members[0].ID, &call) {
 		return
 	}
+	if !c.hasApp(p.Members[0]) {
+		call.Status = http.StatusForbidden
+		c.record(call)
+		writeError(w, http.StatusForbidden, "",
+			`{"error":{"code":"BotNotInConversationRoster","message":"The bot is not part of the conversation roster."}}`)
+		return
+	}
 	key := p.TenantID + "\x00" + p.Members[0].ID
 	id, ok := c.convByKey[key]
 	if !ok {
@@ -448,6 +468,18 @@ func (c *Connector) handleCreate(w http.ResponseWriter, r *http.Request) {
 	call.Status, call.ResultID, call.ConversationID = http.StatusCreated, id, id
 	c.record(call)
 	writeJSON(w, http.StatusCreated, res)
+}
+
+// hasApp reports whether a 1:1 conversation may be created with member (WithInstalledApps).
+func (c *Connector) hasApp(member schema.ChannelAccount) bool {
+	if c.installed == nil || strings.HasPrefix(member.ID, "29:") {
+		return true
+	}
+	oid := member.AadObjectID
+	if oid == "" {
+		oid = member.ID
+	}
+	return c.installed(oid)
 }
 
 func (c *Connector) handleMembers(w http.ResponseWriter, r *http.Request) {

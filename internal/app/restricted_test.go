@@ -1,0 +1,135 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"guestpass/internal/botframework"
+	"guestpass/internal/cards"
+	"guestpass/internal/credentials"
+	"guestpass/internal/sandbox"
+	"guestpass/internal/sso"
+	"guestpass/internal/testkit"
+)
+
+// sandboxCall calls the sandbox's Graph app-only over HTTP, as the bot's app, and decodes the
+// JSON answer into out (when not nil).
+func sandboxCall(t *testing.T, sb *sandbox.Sandbox, method, path string, body, out any) {
+	t.Helper()
+	creds := sb.AppCredentials()
+	cred, err := credentials.GraphAppOnly(credentials.Config{AppID: creds.ClientID, AppType: credentials.SingleTenant, TenantID: sb.TenantID(),
+		ClientSecret: creds.ClientSecret, AuthorityHost: sb.AuthorityHost(), HTTPClient: sb.HTTPClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{sso.GraphScope(sb.GraphURL())}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rd *bytes.Reader
+	if body != nil {
+		rd = bytes.NewReader(mustMarshal(t, body))
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	req, _ := http.NewRequest(method, sb.GraphURL()+path, rd)
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := sb.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d", method, path, res.StatusCode)
+	}
+	if out != nil {
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRestrictedModeProvisionsInTheConfiguredCatalog: with CATALOG_ID, a scenario defined in the
+// wizard becomes an access package in the administrator's catalog, and the bot creates no
+// catalog of its own.
+func TestRestrictedModeProvisionsInTheConfiguredCatalog(t *testing.T) {
+	dir := t.TempDir()
+	statePath := filepath.Join(dir, "sandbox.json")
+
+	// The administrator's catalog, created in the sandbox tenant the app will load.
+	sb, err := sandbox.New(sandbox.Options{StatePath: statePath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(sb.Handler())
+	srv.TLS = sb.TLSConfig()
+	srv.StartTLS()
+	if err := sb.SetBaseURL(srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	var catalog struct {
+		ID string `json:"id"`
+	}
+	sandboxCall(t, sb, http.MethodPost, "/identityGovernance/entitlementManagement/catalogs",
+		map[string]any{"displayName": "Partner access (admin-managed)", "isExternallyVisible": true, "state": "published"}, &catalog)
+	srv.Close()
+	if catalog.ID == "" {
+		t.Fatal("the catalog has no id")
+	}
+
+	a, base := localApp(t, dir, map[string]string{"CATALOG_ID": catalog.ID})
+	fake := testkit.NewConnector(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	b := &player{t: t, url: base, fake: fake}
+
+	picker := b.say("new scenario")
+	name := b.click(picker, cards.VerbNewScenario, nil)
+	partners := b.click(name, cards.VerbWizardNext, map[string]string{cards.InputName: "Osprey partners", cards.InputDescription: "Restricted-mode scenario"})
+	resources := b.click(partners, cards.VerbWizardNext, map[string]string{cards.InputPartnerDomains: "contoso.com", cards.InputAnyExternalUser: cards.ToggleOff})
+	found := b.click(resources, cards.VerbWizardSearch, map[string]string{cards.InputResourceQuery: "Project X"})
+	added := b.click(found, cards.VerbWizardAddResources, map[string]string{cards.InputResourcePick: found.choice(t, "Project X (Team) · Member")})
+	approval := b.click(added, cards.VerbWizardNext, nil)
+	duration := b.click(approval, cards.VerbWizardNext, map[string]string{
+		cards.InputApprovalRequired: cards.ToggleOn, cards.InputSponsorApproves: cards.ToggleOn,
+		cards.InputStage1Approvers: "", cards.InputStage2Approvers: "", cards.InputStage3Approvers: "",
+		cards.InputRequestorJustification: cards.ToggleOff, cards.InputApproverJustification: cards.ToggleOff, cards.InputAutoDenyDays: "14",
+	})
+	questions := b.click(duration, cards.VerbWizardNext, map[string]string{cards.InputDurationDays: "30", cards.InputAllowExtension: cards.ToggleOff, cards.InputAllowB2B: cards.ToggleOff})
+	review := b.click(questions, cards.VerbWizardNext, nil)
+	b.click(review, cards.VerbCreateScenario, nil)
+	if _, err := fake.WaitFor(ctx, func(c testkit.Call) bool {
+		return c.Op == botframework.OpUpdate && strings.Contains(string(c.Body), "is ready")
+	}); err != nil {
+		t.Fatalf("the scenario never became ready: %v", err)
+	}
+
+	running := a.Graph().Sandbox
+	if n := running.Calls()["POST /v1.0/identityGovernance/entitlementManagement/catalogs"]; n != 0 {
+		t.Errorf("restricted mode created %d catalog(s)", n)
+	}
+	var pkgs struct {
+		Value []struct {
+			DisplayName string `json:"displayName"`
+			Catalog     struct {
+				ID string `json:"id"`
+			} `json:"catalog"`
+		} `json:"value"`
+	}
+	sandboxCall(t, running, http.MethodGet, "/identityGovernance/entitlementManagement/accessPackages?$expand=catalog&$filter="+
+		url.QueryEscape("displayName eq 'Osprey partners'"), nil, &pkgs)
+	if len(pkgs.Value) != 1 || pkgs.Value[0].Catalog.ID != catalog.ID {
+		t.Fatalf("access packages named Osprey partners = %+v; want one in catalog %s", pkgs.Value, catalog.ID)
+	}
+}
