@@ -199,14 +199,11 @@ func TestBuildDefaultsAndNormalisation(t *testing.T) {
 						}
 					}
 				}
-				want := map[string]string{
-					"personal":  "help,scenarios,scenario new,invite,guests,approvals,requests,expiring,audit,doctor",
-					"team":      "help,approvals,scenarios",
-					"groupChat": "help,approvals,scenarios",
-				}
-				for scope, titles := range want {
-					if got := strings.Join(scopes[scope], ","); got != titles {
-						t.Errorf("%s commands = %s, want %s", scope, got, titles)
+				// Which commands and in what order is the registry's business; the commands
+				// package checks this template against it (TestManifestTemplateListsTheRegistry).
+				for _, scope := range []string{"personal", "team", "groupChat"} {
+					if len(scopes[scope]) == 0 || scopes[scope][0] != "help" {
+						t.Errorf("%s commands = %v, want a list that starts with help", scope, scopes[scope])
 					}
 				}
 			},
