@@ -267,6 +267,7 @@ func (a *App) buildFeatures(g GraphBackend) (features, error) {
 		TenantID:     g.TenantID,
 		BotID:        id.botID,
 		ServiceURL:   id.serviceURL,
+		Installer:    installer,
 		Organisation: id.organization,
 		DailyLimit:   a.cfg.InviteDailyLimit,
 		ExpiryNotice: a.cfg.ExpiryNotice,

@@ -6,14 +6,14 @@ import (
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 
 	"guestpass/internal/admin"
-	"guestpass/internal/approvals"
+	"guestpass/internal/proactive"
 	"guestpass/internal/teamsapp"
 )
 
-// appInstaller returns, when TEAMS_APP_CATALOG_ID is set, the installer approvals uses to add the
+// appInstaller returns, when TEAMS_APP_CATALOG_ID is set, the installer approvals and onboarding use to add the
 // bot's Teams app for approvers Teams refuses a chat with, and the Graph permission doctor must
 // then check; nil and none when it is not set.
-func (a *App) appInstaller(appOnly *msgraphsdk.GraphServiceClient) (approvals.Installer, []admin.Requirement, error) {
+func (a *App) appInstaller(appOnly *msgraphsdk.GraphServiceClient) (proactive.Installer, []admin.Requirement, error) {
 	if a.cfg.TeamsAppCatalogID == "" {
 		return nil, nil, nil
 	}

@@ -42,6 +42,8 @@ import (
 	"guestpass/internal/botframework"
 	"guestpass/internal/cards"
 	"guestpass/internal/entitlement"
+	"guestpass/internal/keylock"
+	"guestpass/internal/proactive"
 	"guestpass/internal/router"
 	"guestpass/internal/sso"
 	"guestpass/internal/store"
@@ -52,7 +54,7 @@ const (
 	DefaultPollInterval   = 30 * time.Second
 	DefaultRemindAfter    = 24 * time.Hour
 	DefaultEscalateAfter  = 48 * time.Hour
-	DefaultServiceURL     = "https://smba.trafficmanager.net/teams/"
+	DefaultServiceURL     = proactive.DefaultServiceURL
 	DefaultConnectionName = sso.DefaultConnectionName
 	// DefaultSenders is how many recipients' rows are sent concurrently; the pacer decides the
 	// rate. Teams sustains about 4 sends a second per conversation, so reaching the app's global
@@ -129,7 +131,7 @@ type Deps struct {
 	Admins func(ctx context.Context) ([]string, error)
 	// Installer installs the bot's Teams app for a recipient Teams refuses a conversation with
 	// (TEAMS_APP_CATALOG_ID, *teamsapp.Installer); nil leaves such recipients unreachable.
-	Installer Installer
+	Installer proactive.Installer
 
 	// PollInterval is APPROVAL_POLL_INTERVAL (default 30 s).
 	PollInterval time.Duration
@@ -154,47 +156,11 @@ type Approvals struct {
 	now  func() time.Time
 	kick chan struct{}
 
-	// locks serialise, within this replica, clicks of one user on one request (a double click
-	// makes one Graph call and the second sees the first's result) and the creation of one
-	// recipient's conversation.
-	locks keyedMutex
-	// installs remembers, per recipient, recent installations of the app and failures (install.go).
-	installs installCache
-}
-
-// keyedMutex is a set of mutexes by key that holds only keys in use.
-type keyedMutex struct {
-	mu   sync.Mutex
-	keys map[string]*keyedEntry
-}
-
-type keyedEntry struct {
-	mu      sync.Mutex
-	waiters int
-}
-
-// lock locks key and returns its unlock function.
-func (k *keyedMutex) lock(key string) func() {
-	k.mu.Lock()
-	if k.keys == nil {
-		k.keys = map[string]*keyedEntry{}
-	}
-	e, ok := k.keys[key]
-	if !ok {
-		e = &keyedEntry{}
-		k.keys[key] = e
-	}
-	e.waiters++
-	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.waiters--; e.waiters == 0 {
-			delete(k.keys, key)
-		}
-		k.mu.Unlock()
-	}
+	// locks serialise, within this replica, clicks of one user on one request: a double click
+	// makes one Graph call and the second sees the first's result.
+	locks keylock.Map
+	// convs finds or opens recipients' personal conversations.
+	convs *proactive.Conversations
 }
 
 // New validates d and returns the feature.
@@ -241,10 +207,17 @@ func New(d Deps) (*Approvals, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	log := d.Logger.With("component", "approvals")
+	convs, err := proactive.New(proactive.Options{Connector: d.Connector, Store: d.Store, BotID: d.BotID,
+		ServiceURL: d.ServiceURL, Installer: d.Installer, Now: d.Now, Logger: log})
+	if err != nil {
+		return nil, errorf("%w", err)
+	}
 	return &Approvals{
-		d: d, log: d.Logger.With("component", "approvals"), now: d.Now,
-		auth: auth,
-		kick: make(chan struct{}, 1),
+		d: d, log: log, now: d.Now,
+		auth:  auth,
+		convs: convs,
+		kick:  make(chan struct{}, 1),
 	}, nil
 }
 

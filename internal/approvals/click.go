@@ -105,7 +105,10 @@ func (a *Approvals) handleDecide(approve bool) router.Handler {
 
 		// One click at a time per approver and request in this replica: a double click then
 		// makes one decision and the second click finds it (Graph answers 409 across replicas).
-		unlock := a.locks.lock("click\x00" + data.RequestID + "\x00" + strings.ToLower(id.OID))
+		unlock, err := a.locks.Lock(cctx, data.RequestID+"\x00"+strings.ToLower(id.OID))
+		if err != nil {
+			return t.Respond(pending(map[string]string{cards.ErrorKeyForm: "That took too long. Nothing was recorded; try again."}))
+		}
 		defer unlock()
 		res, err := a.d.Entitlement.Decide(cctx, cred, data.RequestID, approve, data.Justification)
 		switch {

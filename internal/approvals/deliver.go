@@ -6,18 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"guestpass/internal/botframework"
+	"guestpass/internal/proactive"
 	"guestpass/internal/store"
 )
 
 // errUnreachable marks a recipient the bot cannot message (no conversation can be created, the
 // bot is blocked or uninstalled).
-var errUnreachable = errors.New("recipient unreachable")
+var errUnreachable = proactive.ErrUnreachable
 
 // Deliver claims due outbox rows and sends them until none are left; it returns how many rows it
 // handled. Claims are atomic, so every replica may run it.
@@ -174,46 +174,10 @@ func (a *Approvals) mark(_ context.Context, err error) {
 	}
 }
 
-// conversation returns the recipient's personal conversation: the stored reference, else a
-// created 1:1 conversation (stored for next time). Teams creates one only with users who have the
-// app; when it refuses and an Installer is configured, the app is installed for the user through
-// Graph and the conversation created again.
+// conversation returns the recipient's personal conversation (proactive.Conversations: the
+// stored reference, else created, installing the app first where configured).
 func (a *Approvals) conversation(ctx context.Context, tenantID, oid string) (store.ConversationRef, error) {
-	// Concurrent sends to one recipient must not each create the chat (or install the app).
-	unlock := a.locks.lock("conv\x00" + strings.ToLower(oid))
-	defer unlock()
-	ref, err := a.d.Store.PersonalConversation(ctx, tenantID, oid)
-	if err == nil {
-		return ref, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return store.ConversationRef{}, fmt.Errorf("conversation of %s: %w", oid, err)
-	}
-	res, err := a.createConversation(ctx, tenantID, oid)
-	switch {
-	case err == nil:
-	case refused(err) && a.d.Installer != nil:
-		if res, err = a.installAndCreate(ctx, tenantID, oid, err); err != nil {
-			return store.ConversationRef{}, err
-		}
-	case refused(err):
-		// Teams only creates a chat with users who have the app: nothing to retry.
-		return store.ConversationRef{}, fmt.Errorf("%w: create conversation: %v", errUnreachable, err)
-	default:
-		// Creating a 1:1 chat is idempotent in Teams (it returns the existing one), so an
-		// unknown outcome here is just a failure to retry.
-		return store.ConversationRef{}, fmt.Errorf("create conversation: %s", err.Error())
-	}
-	serviceURL := a.d.ServiceURL
-	if res.ServiceURL != "" {
-		serviceURL = res.ServiceURL
-	}
-	ref = store.ConversationRef{ConversationID: res.ID, ConversationType: "personal", ServiceURL: serviceURL,
-		TenantID: tenantID, BotID: a.d.BotID, UserAADObjectID: oid}
-	if err := a.d.Store.UpsertConversation(ctx, ref); err != nil {
-		return store.ConversationRef{}, fmt.Errorf("store created conversation: %w", err)
-	}
-	return ref, nil
+	return a.convs.Personal(ctx, tenantID, oid)
 }
 
 // classifySend turns a connector failure into errUnreachable where retrying cannot help.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"guestpass/internal/keylock"
 	"guestpass/internal/store"
 )
 
@@ -77,7 +78,7 @@ type Engine struct {
 	store store.Store
 	now   func() time.Time
 	ttl   time.Duration
-	locks *keyedMutex
+	locks keylock.Map
 }
 
 // EngineOptions configure NewEngine.
@@ -96,7 +97,7 @@ func NewEngine(st store.Store, o EngineOptions) *Engine {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{store: st, now: o.Now, ttl: o.TTL, locks: newKeyedMutex()}
+	return &Engine{store: st, now: o.Now, ttl: o.TTL}
 }
 
 // TTL is the inactivity timeout of dialogs.
@@ -114,7 +115,7 @@ func (e *Engine) Transact(ctx context.Context, key Key, fn func(cur Current) (Ch
 	if key.ConversationID == "" || key.UserOID == "" {
 		return errors.New("dialogs: a dialog needs a conversation and a user object id")
 	}
-	unlock, err := e.locks.lock(ctx, key.String())
+	unlock, err := e.locks.Lock(ctx, key.String())
 	if err != nil {
 		return fmt.Errorf("dialogs: waiting for the dialog lock: %w", err)
 	}

@@ -154,30 +154,7 @@ func TestTransactSerialisesPerKey(t *testing.T) {
 	if got, _ := strconv.Atoi(string(cur.State)); got != n {
 		t.Fatalf("counter = %d, want %d: increments were lost", got, n)
 	}
-	if e.locks.size() != 0 {
-		t.Fatalf("lock table holds %d keys after all turns ended", e.locks.size())
+	if e.locks.Len() != 0 {
+		t.Fatalf("lock table holds %d keys after all turns ended", e.locks.Len())
 	}
-}
-
-func TestKeyedMutexHonoursContext(t *testing.T) {
-	k := newKeyedMutex()
-	unlock, err := k.lock(context.Background(), "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := k.lock(ctx, "a"); !errors.Is(err, context.Canceled) {
-		t.Fatalf("lock on a held key with a cancelled context = %v", err)
-	}
-	unlock()
-	unlock() // idempotent
-	if k.size() != 0 {
-		t.Fatalf("size = %d after release", k.size())
-	}
-	u2, err := k.lock(context.Background(), "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u2()
 }

@@ -40,7 +40,11 @@ func (s *Service) UpdateScenario(ctx context.Context, id string, next Scenario) 
 	case cur.AccessPackageID == "" || cur.PolicyID == "":
 		return Scenario{}, ValidationErrors{{Field: "state", Message: "the scenario is not fully provisioned yet; create it again to finish"}}
 	}
-	defer s.lockName(cur.Name)()
+	unlock, err := s.lockName(ctx, cur.Name)
+	if err != nil {
+		return Scenario{}, err
+	}
+	defer unlock()
 
 	next.ID, next.CreatedAt, next.State = cur.ID, cur.CreatedAt, cur.State
 	next.CatalogID, next.AccessPackageID, next.PolicyID = cur.CatalogID, cur.AccessPackageID, cur.PolicyID

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	igov "github.com/microsoftgraph/msgraph-sdk-go/identitygovernance"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -27,12 +26,10 @@ func originSystem(k ResourceKind) string {
 	}
 }
 
-// lockName serialises provisioning of one scenario name within this process.
-func (s *Service) lockName(name string) func() {
-	m, _ := s.provisioning.LoadOrStore(strings.ToLower(name), &sync.Mutex{})
-	mu := m.(*sync.Mutex)
-	mu.Lock()
-	return mu.Unlock
+// lockName serialises provisioning of one scenario name within this process (the store's unique
+// name is the guard across replicas).
+func (s *Service) lockName(ctx context.Context, name string) (func(), error) {
+	return s.provisioning.Lock(ctx, strings.ToLower(name))
 }
 
 // CreateScenario provisions sc in Entra and records it. It is idempotent: calling it again with
@@ -43,7 +40,11 @@ func (s *Service) CreateScenario(ctx context.Context, sc Scenario) (Scenario, er
 	if err := ValidateScenario(sc); err != nil {
 		return Scenario{}, err
 	}
-	defer s.lockName(sc.Name)()
+	unlock, err := s.lockName(ctx, sc.Name)
+	if err != nil {
+		return Scenario{}, err
+	}
+	defer unlock()
 
 	existing, err := s.store.ScenarioByName(ctx, s.tenantID, sc.Name)
 	switch {

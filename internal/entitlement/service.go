@@ -18,6 +18,7 @@ import (
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 
 	"guestpass/internal/graph"
+	"guestpass/internal/keylock"
 	"guestpass/internal/store"
 )
 
@@ -78,7 +79,7 @@ type Service struct {
 	cachedCatalog string
 	// provisioning serialises CreateScenario/UpdateScenario per scenario name so two concurrent
 	// runs cannot both miss the lookup and create twice.
-	provisioning sync.Map // name key -> *sync.Mutex
+	provisioning keylock.Map
 }
 
 // ErrNotFound reports a scenario, request or object that does not exist.

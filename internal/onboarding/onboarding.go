@@ -36,12 +36,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/infracloudio/msbotbuilder-go/schema"
-
 	"guestpass/internal/authz"
 	"guestpass/internal/botframework"
 	"guestpass/internal/cards"
 	"guestpass/internal/entitlement"
+	"guestpass/internal/proactive"
 	"guestpass/internal/router"
 	"guestpass/internal/sso"
 	"guestpass/internal/store"
@@ -52,7 +51,7 @@ const (
 	DefaultDailyLimit     = 100
 	DefaultExpiryNotice   = 7 * 24 * time.Hour
 	DefaultPollInterval   = time.Minute
-	DefaultServiceURL     = "https://smba.trafficmanager.net/teams/"
+	DefaultServiceURL     = proactive.DefaultServiceURL
 	DefaultConnectionName = sso.DefaultConnectionName
 
 	// leaseName is the store lease only the following replica holds.
@@ -101,6 +100,9 @@ type Deps struct {
 	TenantID   string
 	BotID      string
 	ServiceURL string
+	// Installer, when set (TEAMS_APP_CATALOG_ID), installs the bot's app for a sponsor Teams
+	// refuses a conversation with, so their notices still arrive.
+	Installer proactive.Installer
 	// Organisation names the inviting organisation in mails and link cards.
 	Organisation string
 
@@ -123,6 +125,8 @@ type Onboarding struct {
 	auth *sso.Authenticator
 	log  *slog.Logger
 	now  func() time.Time
+	// convs finds or opens sponsors' personal conversations.
+	convs *proactive.Conversations
 
 	// Batches run after the click's answer; Shutdown stops and waits for them.
 	bg       sync.WaitGroup
@@ -178,8 +182,13 @@ func New(d Deps) (*Onboarding, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	o := &Onboarding{d: d, log: d.Logger.With("component", "onboarding"), now: d.Now,
-		auth: auth}
+	log := d.Logger.With("component", "onboarding")
+	convs, err := proactive.New(proactive.Options{Connector: d.Connector, Store: d.Store, BotID: d.BotID,
+		ServiceURL: d.ServiceURL, Installer: d.Installer, Now: d.Now, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("onboarding: %w", err)
+	}
+	o := &Onboarding{d: d, log: log, now: d.Now, auth: auth, convs: convs}
 	o.bgCtx, o.bgCancel = context.WithCancel(context.Background())
 	return o, nil
 }
@@ -226,39 +235,9 @@ func (o *Onboarding) Shutdown(ctx context.Context) error {
 	}
 }
 
-// personalConversation returns a user's personal conversation with the bot: the stored reference,
-// else a created 1:1 conversation (stored for next time).
-func (o *Onboarding) personalConversation(ctx context.Context, tenantID, oid string) (store.ConversationRef, error) {
-	ref, err := o.d.Store.PersonalConversation(ctx, tenantID, oid)
-	if err == nil {
-		return ref, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return store.ConversationRef{}, fmt.Errorf("conversation of %s: %w", oid, err)
-	}
-	res, err := o.d.Connector.CreateConversation(ctx, o.d.ServiceURL, botframework.ConversationParameters{
-		Bot:      schema.ChannelAccount{ID: o.d.BotID},
-		Members:  []schema.ChannelAccount{{ID: oid, AadObjectID: oid}},
-		TenantID: tenantID,
-	})
-	if err != nil {
-		return store.ConversationRef{}, fmt.Errorf("create conversation with %s: %w", oid, err)
-	}
-	serviceURL := o.d.ServiceURL
-	if res.ServiceURL != "" {
-		serviceURL = res.ServiceURL
-	}
-	ref = store.ConversationRef{ConversationID: res.ID, ConversationType: authz.ConversationPersonal, ServiceURL: serviceURL,
-		TenantID: tenantID, BotID: o.d.BotID, UserAADObjectID: oid}
-	if err := o.d.Store.UpsertConversation(ctx, ref); err != nil {
-		return store.ConversationRef{}, fmt.Errorf("store created conversation: %w", err)
-	}
-	return ref, nil
-}
-
 // notify sends a card to a user's personal conversation.
 func (o *Onboarding) notify(ctx context.Context, tenantID, oid string, card any) error {
-	ref, err := o.personalConversation(ctx, tenantID, oid)
+	ref, err := o.convs.Personal(ctx, tenantID, oid)
 	if err != nil {
 		return err
 	}

@@ -1,27 +1,16 @@
-package approvals
+package proactive
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/infracloudio/msbotbuilder-go/schema"
-
 	"guestpass/internal/botframework"
 	"guestpass/internal/teamsapp"
 )
-
-// Installer installs the bot's Teams app in a user's personal scope (*teamsapp.Installer).
-type Installer interface {
-	// InstallForUser installs the app for the user with Entra object id userOID and reports
-	// whether this call installed it (false: it was installed already). A failure that repeating
-	// cannot fix is a *teamsapp.Error with Permanent set.
-	InstallForUser(ctx context.Context, userOID string) (bool, error)
-}
 
 const (
 	// installFailureTTL is how long a recipient the app could not be installed for (or whom Teams
@@ -82,52 +71,34 @@ func (s installState) ttl() time.Duration {
 	return installFailureTTL
 }
 
-// refused reports a conversation Teams will not create as asked (a 4xx other than throttling):
-// for a user by object id, typically 403 BotNotInConversationRoster because they do not have the
-// app. Repeating the same call cannot help.
-func refused(err error) bool {
-	var ce *botframework.ConnectorError
-	return errors.As(err, &ce) && ce.Status >= 400 && ce.Status < 500 && ce.Status != http.StatusTooManyRequests
-}
-
-// createConversation asks the Bot Connector for the 1:1 conversation with the user (tenant id and
-// Entra object id). Teams returns the existing chat when there is one.
-func (a *Approvals) createConversation(ctx context.Context, tenantID, oid string) (botframework.ConversationResource, error) {
-	return a.d.Connector.CreateConversation(ctx, a.d.ServiceURL, botframework.ConversationParameters{
-		Bot:      schema.ChannelAccount{ID: a.d.BotID},
-		Members:  []schema.ChannelAccount{{ID: oid, AadObjectID: oid}},
-		TenantID: tenantID,
-	})
-}
-
 // installAndCreate runs when Teams refused to create oid's conversation (refusal) and installing
 // is configured: it installs the bot's app for the user through Graph, once, and creates the
-// conversation again. Errors wrap errUnreachable when trying again cannot help, with the reason.
-func (a *Approvals) installAndCreate(ctx context.Context, tenantID, oid string, refusal error) (botframework.ConversationResource, error) {
+// conversation again. Errors wrap ErrUnreachable when trying again cannot help, with the reason.
+func (c *Conversations) installAndCreate(ctx context.Context, tenantID, oid string, refusal error) (botframework.ConversationResource, error) {
 	key := strings.ToLower(oid)
-	st, known := a.installs.get(key, a.now())
+	st, known := c.installs.get(key, c.o.Now())
 	switch {
 	case known && !st.installed:
 		return botframework.ConversationResource{}, fmt.Errorf("%w: create conversation: %v; %s (not tried again before %s)",
-			errUnreachable, refusal, st.reason, st.at.Add(installFailureTTL).UTC().Format(time.RFC3339))
+			ErrUnreachable, refusal, st.reason, st.at.Add(installFailureTTL).UTC().Format(time.RFC3339))
 	case !known:
-		installed, err := a.d.Installer.InstallForUser(ctx, oid)
+		installed, err := c.o.Installer.InstallForUser(ctx, oid)
 		if err != nil {
 			var ie *teamsapp.Error
 			if errors.As(err, &ie) && ie.Permanent {
-				a.installs.put(key, installState{at: a.now(), reason: err.Error()})
-				return botframework.ConversationResource{}, fmt.Errorf("%w: create conversation: %v; %v", errUnreachable, refusal, err)
+				c.installs.put(key, installState{at: c.o.Now(), reason: err.Error()})
+				return botframework.ConversationResource{}, fmt.Errorf("%w: create conversation: %v; %v", ErrUnreachable, refusal, err)
 			}
 			// Throttled or Graph unavailable: the row is retried later.
 			return botframework.ConversationResource{}, fmt.Errorf("create conversation: %v; %v", refusal, err)
 		}
 		if installed {
-			a.log.Info("installed the app for a recipient Teams had refused a conversation with", "user_oid", oid)
-			st = installState{at: a.now(), installed: true}
-			a.installs.put(key, st)
+			c.o.Logger.Info("installed the app for a recipient Teams had refused a conversation with", "user_oid", oid)
+			st = installState{at: c.o.Now(), installed: true}
+			c.installs.put(key, st)
 		}
 	}
-	res, err := a.createConversation(ctx, tenantID, oid)
+	res, err := c.create(ctx, tenantID, oid)
 	switch {
 	case err == nil:
 		return res, nil
@@ -138,6 +109,6 @@ func (a *Approvals) installAndCreate(ctx context.Context, tenantID, oid string, 
 		return botframework.ConversationResource{}, fmt.Errorf("the app was just installed for the user but Teams did not accept the conversation yet: %s", err.Error())
 	}
 	reason := "the app is installed for the user, but Teams refused the conversation: " + err.Error()
-	a.installs.put(key, installState{at: a.now(), reason: reason})
-	return botframework.ConversationResource{}, fmt.Errorf("%w: %s", errUnreachable, reason)
+	c.installs.put(key, installState{at: c.o.Now(), reason: reason})
+	return botframework.ConversationResource{}, fmt.Errorf("%w: %s", ErrUnreachable, reason)
 }
