@@ -43,7 +43,8 @@ const MaxRows = 50
 type Options struct {
 	// Graph is the bot's app-only Graph client.
 	Graph *msgraphsdk.GraphServiceClient
-	// Service is the entitlement service (assignments).
+	// Service is the entitlement service: requests, catalogs, access packages and assignments,
+	// which it scopes to the configured catalog in restricted mode.
 	Service *entitlement.Service
 	// Store holds scenarios, onboardings, the outbox and the audit log.
 	Store store.Store
@@ -141,10 +142,13 @@ func (a *Admin) scenarioByName(ctx context.Context, name string) (store.Scenario
 	return store.ScenarioRecord{}, false, nil
 }
 
+// requests lists access requests, newest first. The entitlement service scopes the listing to
+// what the bot may read (in restricted mode, the configured catalog's access packages).
 func (a *Admin) requests(ctx context.Context, cmd commands.Command, page int) (cards.TableInput, error) {
-	var clauses []string
+	// The pager stops at the first row after this page, so no listing needs more rows than that.
+	f := entitlement.RequestFilter{Limit: page*MaxRows + 1}
 	if cmd.Arg("state") == "pending" {
-		clauses = append(clauses, graph.EqFilter("state", string(entitlement.RequestPendingApproval)))
+		f.State = entitlement.RequestPendingApproval
 	}
 	title := "Access requests"
 	if name := cmd.Flag("scenario"); name != "" {
@@ -155,42 +159,18 @@ func (a *Admin) requests(ctx context.Context, cmd commands.Command, page int) (c
 		if !ok || sc.AccessPackageID == "" {
 			return cards.TableInput{}, notice(fmt.Sprintf("There is no provisioned scenario named %q.", name))
 		}
-		clauses = append(clauses, graph.EqFilter("accessPackage/id", sc.AccessPackageID))
+		f.AccessPackageID = sc.AccessPackageID
 		title += " for " + sc.Name
 	}
-	cfg := &igov.EntitlementManagementAssignmentRequestsRequestBuilderGetRequestConfiguration{
-		QueryParameters: &igov.EntitlementManagementAssignmentRequestsRequestBuilderGetQueryParameters{
-			Expand: []string{"requestor", "accessPackage"}, Orderby: []string{"createdDateTime desc"},
-		},
-	}
-	if f := graph.And(clauses...); f != "" {
-		cfg.QueryParameters.Filter = &f
-	}
-	res, err := a.em().AssignmentRequests().Get(ctx, cfg)
-	if err != nil {
-		return cards.TableInput{}, graph.Wrap("list assignment requests", err)
-	}
 	p := newPager(page)
-	err = graph.Each(ctx, a.o.Graph, "list assignment requests", res, models.CreateAccessPackageAssignmentRequestCollectionResponseFromDiscriminatorValue,
-		func(r models.AccessPackageAssignmentRequestable) error {
-			if p.skip() {
-				return nil
-			}
-			who, pkg := "", ""
-			if s := r.GetRequestor(); s != nil {
-				who = first(deref(s.GetDisplayName()), deref(s.GetEmail()), deref(s.GetPrincipalName()))
-			}
-			if ap := r.GetAccessPackage(); ap != nil {
-				pkg = deref(ap.GetDisplayName())
-			}
-			state := ""
-			if s := r.GetState(); s != nil {
-				state = s.String()
-			}
-			return p.add(who, pkg, state, date(r.GetCreatedDateTime()))
-		})
+	err := a.o.Service.Requests(ctx, f, func(r entitlement.Request) error {
+		if p.skip() {
+			return nil
+		}
+		return p.add(first(r.Requestor.DisplayName, r.Requestor.Email), r.AccessPackage, string(r.State), date(&r.CreatedAt))
+	})
 	if err != nil {
-		return cards.TableInput{}, graph.Wrap("list assignment requests", err)
+		return cards.TableInput{}, err
 	}
 	empty := "No access requests."
 	if cmd.Arg("state") == "pending" {
@@ -199,57 +179,37 @@ func (a *Admin) requests(ctx context.Context, cmd commands.Command, page int) (c
 	return p.table(title, []string{"Requestor", "Access package", "State", "Requested"}, empty), nil
 }
 
+// catalogs lists the catalogs the bot may read (in restricted mode, the configured one).
 func (a *Admin) catalogs(ctx context.Context, _ commands.Command, page int) (cards.TableInput, error) {
-	res, err := a.em().Catalogs().Get(ctx, nil)
-	if err != nil {
-		return cards.TableInput{}, graph.Wrap("list catalogs", err)
-	}
 	p := newPager(page)
-	err = graph.Each(ctx, a.o.Graph, "list catalogs", res, models.CreateAccessPackageCatalogCollectionResponseFromDiscriminatorValue,
-		func(cat models.AccessPackageCatalogable) error {
-			if p.skip() {
-				return nil
-			}
-			state, typ := "", ""
-			if s := cat.GetState(); s != nil {
-				state = s.String()
-			}
-			if s := cat.GetCatalogType(); s != nil {
-				typ = s.String()
-			}
-			return p.add(deref(cat.GetDisplayName()), typ, state, yesNo(cat.GetIsExternallyVisible()))
-		})
+	err := a.o.Service.Catalogs(ctx, func(cat entitlement.Catalog) error {
+		if p.skip() {
+			return nil
+		}
+		return p.add(cat.DisplayName, cat.Type, cat.State, yesNo(&cat.External))
+	})
 	if err != nil {
-		return cards.TableInput{}, graph.Wrap("list catalogs", err)
+		return cards.TableInput{}, err
 	}
 	return p.table("Catalogs", []string{"Catalog", "Type", "State", "External"}, "No catalogs."), nil
 }
 
+// packages lists the access packages the bot may read (in restricted mode, the configured
+// catalog's), of the catalog named by --catalog when given.
 func (a *Admin) packages(ctx context.Context, cmd commands.Command, page int) (cards.TableInput, error) {
-	res, err := a.em().AccessPackages().Get(ctx, &igov.EntitlementManagementAccessPackagesRequestBuilderGetRequestConfiguration{
-		QueryParameters: &igov.EntitlementManagementAccessPackagesRequestBuilderGetQueryParameters{Expand: []string{"catalog"}},
-	})
-	if err != nil {
-		return cards.TableInput{}, graph.Wrap("list access packages", err)
-	}
 	only := cmd.Flag("catalog")
 	p := newPager(page)
-	err = graph.Each(ctx, a.o.Graph, "list access packages", res, models.CreateAccessPackageCollectionResponseFromDiscriminatorValue,
-		func(pkg models.AccessPackageable) error {
-			cat := ""
-			if cp := pkg.GetCatalog(); cp != nil {
-				cat = deref(cp.GetDisplayName())
-			}
-			if only != "" && !strings.EqualFold(cat, only) {
-				return nil
-			}
-			if p.skip() {
-				return nil
-			}
-			return p.add(deref(pkg.GetDisplayName()), cat, yesNo(pkg.GetIsHidden()), date(pkg.GetCreatedDateTime()))
-		})
+	err := a.o.Service.AccessPackages(ctx, func(pkg entitlement.AccessPackage) error {
+		if only != "" && !strings.EqualFold(pkg.Catalog, only) {
+			return nil
+		}
+		if p.skip() {
+			return nil
+		}
+		return p.add(pkg.DisplayName, pkg.Catalog, yesNo(&pkg.Hidden), date(&pkg.CreatedAt))
+	})
 	if err != nil {
-		return cards.TableInput{}, graph.Wrap("list access packages", err)
+		return cards.TableInput{}, err
 	}
 	title := "Access packages"
 	if only != "" {

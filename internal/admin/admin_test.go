@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
+	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 
 	"guestpass/internal/admin"
 	"guestpass/internal/authz"
@@ -33,6 +34,8 @@ type env struct {
 	roles *authz.Resolver
 	auth  *sso.Authenticator
 	url   string
+	// graph is the admin's app-only client (nil: tn.Graph).
+	graph *msgraphsdk.GraphServiceClient
 }
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, testenv.Options{}) }
@@ -42,11 +45,25 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, testenv.Options{}) }
 // a click without an SSO token gets the sign-in request).
 func newEnvWith(t *testing.T, o testenv.Options) *env {
 	t.Helper()
+	e := newTenant(t, o)
+	e.serve()
+	return e
+}
+
+// newTenant builds the sandbox tenant, the store and the entitlement service, without serving
+// the admin commands yet (serve does).
+func newTenant(t *testing.T, o testenv.Options) *env {
+	t.Helper()
 	o.ConnectorOptions = append(o.ConnectorOptions, testkit.WithoutRateLimit())
 	tn := testenv.New(t, o)
 	st := tn.OpenStore(nil)
-	svc := tn.Service(st, nil)
-	e := &env{t: t, tn: tn, st: st, svc: svc}
+	return &env{t: t, tn: tn, st: st, svc: tn.Service(st, nil)}
+}
+
+// serve serves the admin commands and card verbs with e.svc and e.graph.
+func (e *env) serve() {
+	t, tn, st := e.t, e.tn, e.st
+	t.Helper()
 	res, err := authz.NewResolver(authz.ResolverOptions{Graph: tn.Graph, AdminGroupID: sandbox.GroupAdmins,
 		SponsorGroupID: sandbox.GroupSponsors, HomeTenantID: sandbox.TenantID, Logger: testenv.Quiet()})
 	if err != nil {
@@ -71,11 +88,14 @@ func newEnvWith(t *testing.T, o testenv.Options) *env {
 		a.RegisterVerbs(mux)
 		d.Register(mux)
 	}).URL
-	return e
 }
 
 func (e *env) options(doctor admin.DoctorDeps) admin.Options {
-	return admin.Options{Graph: e.tn.Graph, Service: e.svc, Store: e.st, TenantID: sandbox.TenantID, Doctor: doctor,
+	g := e.graph
+	if g == nil {
+		g = e.tn.Graph
+	}
+	return admin.Options{Graph: g, Service: e.svc, Store: e.st, TenantID: sandbox.TenantID, Doctor: doctor,
 		Auth: e.auth, Logger: testenv.Quiet()}
 }
 

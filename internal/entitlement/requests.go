@@ -20,7 +20,8 @@ var requestExpand = []string{"requestor($expand=connectedOrganization)", "access
 
 // PendingRequests calls fn for every request awaiting approval on an access package guestpass
 // manages (app-only; Graph pages are followed). Requests of other packages are skipped. In
-// restricted mode the query is made per scenario, as catalog-scoped roles require.
+// restricted mode the query is made per scenario of the configured catalog, as catalog-scoped
+// roles require.
 func (s *Service) PendingRequests(ctx context.Context, fn func(Request) error) error {
 	ctx = op(ctx, "PendingRequests")
 	scenarios := map[string]*Scenario{} // access package id -> scenario (nil: not ours)
@@ -53,7 +54,7 @@ func (s *Service) PendingRequests(ctx context.Context, fn func(Request) error) e
 		return err
 	}
 	for _, sc := range list {
-		if sc.AccessPackageID == "" {
+		if sc.AccessPackageID == "" || !s.inCatalog(sc) {
 			continue
 		}
 		scenarios[sc.AccessPackageID] = &sc
@@ -180,7 +181,9 @@ func subjectPerson(sub models.AccessPackageSubjectable) Person {
 }
 
 // Assignments lists assignments matching f (app-only), with their target. ExpiringWithin keeps
-// delivered assignments whose schedule ends within that window from now.
+// delivered assignments whose schedule ends within that window from now. In restricted mode
+// without f.AccessPackageID it lists the assignments of each of the configured catalog's access
+// packages, since a catalog-scoped role cannot list assignments across packages.
 func (s *Service) Assignments(ctx context.Context, f AssignmentFilter) ([]Assignment, error) {
 	ctx = op(ctx, "Assignments")
 	var v validator
@@ -193,15 +196,34 @@ func (s *Service) Assignments(ctx context.Context, f AssignmentFilter) ([]Assign
 	if f.ExpiringWithin < 0 {
 		v.add("expiringWithin", "must not be negative")
 	}
-	if s.Restricted() && f.AccessPackageID == "" {
-		v.add("accessPackageId", "is required when guestpass runs with catalog-scoped roles")
-	}
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	packages := []string{f.AccessPackageID}
+	if s.Restricted() && f.AccessPackageID == "" {
+		// A catalog-scoped role reads assignments per access package only: list the configured
+		// catalog's packages, then each one's assignments.
+		ids, err := s.catalogPackageIDs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		packages = ids
+	}
+	deadline := s.now().Add(f.ExpiringWithin)
+	var out []Assignment
+	for _, pkg := range packages {
+		if err := s.listAssignments(ctx, pkg, f, deadline, &out); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// listAssignments appends the assignments matching f, of access package pkg ("": all), to out.
+func (s *Service) listAssignments(ctx context.Context, pkg string, f AssignmentFilter, deadline time.Time, out *[]Assignment) error {
 	var clauses []string
-	if f.AccessPackageID != "" {
-		clauses = append(clauses, graph.EqFilter("accessPackage/id", f.AccessPackageID))
+	if pkg != "" {
+		clauses = append(clauses, graph.EqFilter("accessPackage/id", pkg))
 	}
 	if f.TargetOID != "" {
 		clauses = append(clauses, graph.EqFilter("target/objectId", f.TargetOID))
@@ -219,20 +241,17 @@ func (s *Service) Assignments(ctx context.Context, f AssignmentFilter) ([]Assign
 	}
 	page, err := nonEmpty(s.g.IdentityGovernance().EntitlementManagement().Assignments().Get(ctx, cfg))
 	if err != nil {
-		return nil, graph.Wrap("list assignments", err)
+		return graph.Wrap("list assignments", err)
 	}
-	deadline := s.now().Add(f.ExpiringWithin)
-	var out []Assignment
-	err = graph.Each(ctx, s.g, "list assignments", page, models.CreateAccessPackageAssignmentCollectionResponseFromDiscriminatorValue,
+	return graph.Each(ctx, s.g, "list assignments", page, models.CreateAccessPackageAssignmentCollectionResponseFromDiscriminatorValue,
 		func(a models.AccessPackageAssignmentable) error {
 			as := toAssignment(a)
 			if f.ExpiringWithin > 0 && (as.ExpiresAt.IsZero() || as.ExpiresAt.After(deadline)) {
 				return nil
 			}
-			out = append(out, as)
+			*out = append(*out, as)
 			return nil
 		})
-	return out, err
 }
 
 func toAssignment(a models.AccessPackageAssignmentable) Assignment {

@@ -274,7 +274,8 @@ type Assignment struct {
 	ExpiresAt       time.Time `json:"expiresAt,omitzero"`
 }
 
-// AssignmentFilter selects assignments. AccessPackageID is required in restricted mode.
+// AssignmentFilter selects assignments. Without AccessPackageID, restricted mode reads the
+// configured catalog's access packages one by one.
 type AssignmentFilter struct {
 	AccessPackageID string
 	TargetOID       string

@@ -29,7 +29,10 @@
 // Every /v1.0 route requires a bearer token issued by the sandbox (401 InvalidAuthenticationToken
 // otherwise) and the permission Graph documents (403 Authorization_RequestDenied). Approvals are
 // delegated-only, as in Graph. Delegated callers of entitlement-management administration also
-// need an entitlement-management role assignment (seeded for Patti Fernandez). Collections page
+// need an entitlement-management role assignment (seeded for Patti Fernandez). An app without
+// the EntitlementManagement permissions whose service principal holds a catalog-scoped role
+// (AssignEntitlementRole) reads that catalog's objects only, and must narrow cross-catalog
+// listings to it with $filter (catalogroles.go). Collections page
 // with Options.PageSize (default 2; $top can only lower it, which Graph's server-driven paging
 // allows) and an absolute @odata.nextLink carrying $skiptoken. $filter supports a safe subset
 // (see filter.go; anything else is 400 "Invalid filter clause"); $search needs

@@ -309,6 +309,9 @@ func (s *Sandbox) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	)
 	if rt.perm != nil {
 		herr = rt.perm.check(s, c.caller)
+		if herr != nil {
+			herr = s.catalogRoleCheckLocked(rt, c, herr)
+		}
 	}
 	if herr == nil {
 		code, body, herr = rt.h(c)
