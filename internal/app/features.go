@@ -24,6 +24,7 @@ import (
 	"guestpass/internal/entitlement"
 	"guestpass/internal/graph"
 	"guestpass/internal/onboarding"
+	"guestpass/internal/proactive"
 	"guestpass/internal/sandbox"
 	"guestpass/internal/sso"
 )
@@ -66,7 +67,7 @@ func (a *App) identityFor(g GraphBackend) identity {
 		sponsorGroupID: cfg.SponsorGroupID,
 		organization:   cfg.OrganizationName,
 		botID:          "28:" + cfg.AppID,
-		serviceURL:     approvals.DefaultServiceURL,
+		serviceURL:     proactive.DefaultServiceURL,
 	}
 	if cfg.LocalMode() {
 		// The Playground addresses the bot by its bare id, not Teams' "28:" form.

@@ -54,7 +54,6 @@ const (
 	DefaultPollInterval   = 30 * time.Second
 	DefaultRemindAfter    = 24 * time.Hour
 	DefaultEscalateAfter  = 48 * time.Hour
-	DefaultServiceURL     = proactive.DefaultServiceURL
 	DefaultConnectionName = sso.DefaultConnectionName
 	// DefaultSenders is how many recipients' rows are sent concurrently; the pacer decides the
 	// rate. Teams sustains about 4 sends a second per conversation, so reaching the app's global
@@ -125,7 +124,7 @@ type Deps struct {
 	// BotID is the bot's channel id ("28:<appId>"), needed to create 1:1 conversations.
 	BotID string
 	// ServiceURL is the Bot Connector URL for approvers with no stored conversation; default
-	// DefaultServiceURL.
+	// proactive.DefaultServiceURL.
 	ServiceURL string
 	// Admins returns the admins told about requests pending past EscalateAfter; optional.
 	Admins func(ctx context.Context) ([]string, error)
@@ -182,9 +181,6 @@ func New(d Deps) (*Approvals, error) {
 		return nil, fmt.Errorf("approvals: %w", err)
 	}
 	d.SSO = auth.Settings
-	if d.ServiceURL == "" {
-		d.ServiceURL = DefaultServiceURL
-	}
 	if d.PollInterval <= 0 {
 		d.PollInterval = DefaultPollInterval
 	}

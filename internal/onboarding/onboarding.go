@@ -51,7 +51,6 @@ const (
 	DefaultDailyLimit     = 100
 	DefaultExpiryNotice   = 7 * 24 * time.Hour
 	DefaultPollInterval   = time.Minute
-	DefaultServiceURL     = proactive.DefaultServiceURL
 	DefaultConnectionName = sso.DefaultConnectionName
 
 	// leaseName is the store lease only the following replica holds.
@@ -96,7 +95,7 @@ type Deps struct {
 	SSO        SSOSettings
 
 	// TenantID is the bot's tenant. BotID is the bot's channel id ("28:<appId>"), needed to
-	// message sponsors without a stored conversation at ServiceURL (default DefaultServiceURL).
+	// message sponsors without a stored conversation at ServiceURL (default proactive.DefaultServiceURL).
 	TenantID   string
 	BotID      string
 	ServiceURL string
@@ -160,9 +159,6 @@ func New(d Deps) (*Onboarding, error) {
 		return nil, fmt.Errorf("onboarding: %w", err)
 	}
 	d.SSO = auth.Settings
-	if d.ServiceURL == "" {
-		d.ServiceURL = DefaultServiceURL
-	}
 	if d.DailyLimit == 0 {
 		d.DailyLimit = DefaultDailyLimit
 	}
