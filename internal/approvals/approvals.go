@@ -43,6 +43,7 @@ import (
 	"guestpass/internal/cards"
 	"guestpass/internal/entitlement"
 	"guestpass/internal/keylock"
+	"guestpass/internal/lease"
 	"guestpass/internal/proactive"
 	"guestpass/internal/router"
 	"guestpass/internal/sso"
@@ -233,35 +234,12 @@ func (a *Approvals) Register(mux *router.Mux) {
 func (a *Approvals) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); a.pollLoop(ctx) }()
+	go func() {
+		defer wg.Done()
+		lease.Loop(ctx, a.d.Store, leaseName, a.d.Holder, a.d.PollInterval, a.log, a.Poll)
+	}()
 	go func() { defer wg.Done(); a.sendLoop(ctx) }()
 	wg.Wait()
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := a.d.Store.ReleaseLease(rctx, leaseName, a.d.Holder); err != nil {
-		a.log.Warn("releasing the poller lease failed", "error", err)
-	}
-}
-
-func (a *Approvals) pollLoop(ctx context.Context) {
-	t := time.NewTicker(a.d.PollInterval)
-	defer t.Stop()
-	for {
-		ok, err := a.d.Store.AcquireLease(ctx, leaseName, a.d.Holder, 3*a.d.PollInterval)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			a.log.Warn("acquiring the poller lease failed", "error", err)
-		case ok:
-			if err := a.Poll(ctx); err != nil && ctx.Err() == nil {
-				a.log.Warn("polling pending requests failed", "error", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 func (a *Approvals) sendLoop(ctx context.Context) {

@@ -40,6 +40,7 @@ import (
 	"guestpass/internal/botframework"
 	"guestpass/internal/cards"
 	"guestpass/internal/entitlement"
+	"guestpass/internal/lease"
 	"guestpass/internal/proactive"
 	"guestpass/internal/router"
 	"guestpass/internal/sso"
@@ -191,29 +192,7 @@ func New(d Deps) (*Onboarding, error) {
 
 // Run follows onboardings (while holding the lease) until ctx ends.
 func (o *Onboarding) Run(ctx context.Context) {
-	t := time.NewTicker(o.d.PollInterval)
-	defer t.Stop()
-	for {
-		ok, err := o.d.Store.AcquireLease(ctx, leaseName, o.d.Holder, 3*o.d.PollInterval)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			o.log.Warn("acquiring the follower lease failed", "error", err)
-		case ok:
-			if err := o.Poll(ctx); err != nil && ctx.Err() == nil {
-				o.log.Warn("following onboardings failed", "error", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			if err := o.d.Store.ReleaseLease(rctx, leaseName, o.d.Holder); err != nil {
-				o.log.Warn("releasing the follower lease failed", "error", err)
-			}
-			cancel()
-			return
-		case <-t.C:
-		}
-	}
+	lease.Loop(ctx, o.d.Store, leaseName, o.d.Holder, o.d.PollInterval, o.log, o.Poll)
 }
 
 // Shutdown stops running batches (cancelling them when ctx ends first) and waits for them. A
