@@ -29,26 +29,7 @@ func TestLocalModeGuestAccessEndToEnd(t *testing.T) {
 	defer cancel()
 	b := &player{t: t, url: url, fake: fake}
 
-	picker := b.say("new scenario")
-	name := b.click(picker, cards.VerbNewScenario, nil)
-	partners := b.click(name, cards.VerbWizardNext, map[string]string{cards.InputName: "Falcon partners", cards.InputDescription: "Partners on the project"})
-	resources := b.click(partners, cards.VerbWizardNext, map[string]string{cards.InputPartnerDomains: "contoso.com", cards.InputAnyExternalUser: cards.ToggleOff})
-	found := b.click(resources, cards.VerbWizardSearch, map[string]string{cards.InputResourceQuery: "Project X"})
-	added := b.click(found, cards.VerbWizardAddResources, map[string]string{cards.InputResourcePick: found.choice(t, "Project X (Team) · Member")})
-	approval := b.click(added, cards.VerbWizardNext, nil)
-	duration := b.click(approval, cards.VerbWizardNext, map[string]string{
-		cards.InputApprovalRequired: cards.ToggleOn, cards.InputSponsorApproves: cards.ToggleOn,
-		cards.InputStage1Approvers: "", cards.InputStage2Approvers: "", cards.InputStage3Approvers: "",
-		cards.InputRequestorJustification: cards.ToggleOff, cards.InputApproverJustification: cards.ToggleOff, cards.InputAutoDenyDays: "14",
-	})
-	questions := b.click(duration, cards.VerbWizardNext, map[string]string{cards.InputDurationDays: "30", cards.InputAllowExtension: cards.ToggleOff, cards.InputAllowB2B: cards.ToggleOff})
-	review := b.click(questions, cards.VerbWizardNext, nil)
-	b.click(review, cards.VerbCreateScenario, nil)
-	if _, err := fake.WaitFor(ctx, func(c testkit.Call) bool {
-		return c.Op == botframework.OpUpdate && strings.Contains(string(c.Body), "is ready")
-	}); err != nil {
-		t.Fatalf("the scenario never became ready: %v", err)
-	}
+	b.defineScenario(ctx, "Falcon partners", "Partners on the project")
 
 	// The guest's side, by scenario name, exactly as `bot guest` does it.
 	req, err := app.SubmitGuestRequest(ctx, app.GuestOptions{
@@ -97,6 +78,32 @@ func (p *player) post(a *botframework.Activity) []byte {
 		p.t.Fatalf("POST /api/messages: %d %s", resp.StatusCode, body)
 	}
 	return body
+}
+
+// defineScenario walks the wizard as the sponsor: partners from contoso.com get the Project X
+// team as members for 30 days with the sponsor's approval; it returns when the card says ready.
+func (p *player) defineScenario(ctx context.Context, name, description string) {
+	p.t.Helper()
+	picker := p.say("new scenario")
+	step := p.click(picker, cards.VerbNewScenario, nil)
+	partners := p.click(step, cards.VerbWizardNext, map[string]string{cards.InputName: name, cards.InputDescription: description})
+	resources := p.click(partners, cards.VerbWizardNext, map[string]string{cards.InputPartnerDomains: "contoso.com", cards.InputAnyExternalUser: cards.ToggleOff})
+	found := p.click(resources, cards.VerbWizardSearch, map[string]string{cards.InputResourceQuery: "Project X"})
+	added := p.click(found, cards.VerbWizardAddResources, map[string]string{cards.InputResourcePick: found.choice(p.t, "Project X (Team) · Member")})
+	approval := p.click(added, cards.VerbWizardNext, nil)
+	duration := p.click(approval, cards.VerbWizardNext, map[string]string{
+		cards.InputApprovalRequired: cards.ToggleOn, cards.InputSponsorApproves: cards.ToggleOn,
+		cards.InputStage1Approvers: "", cards.InputStage2Approvers: "", cards.InputStage3Approvers: "",
+		cards.InputRequestorJustification: cards.ToggleOff, cards.InputApproverJustification: cards.ToggleOff, cards.InputAutoDenyDays: "14",
+	})
+	questions := p.click(duration, cards.VerbWizardNext, map[string]string{cards.InputDurationDays: "30", cards.InputAllowExtension: cards.ToggleOff, cards.InputAllowB2B: cards.ToggleOff})
+	review := p.click(questions, cards.VerbWizardNext, nil)
+	p.click(review, cards.VerbCreateScenario, nil)
+	if _, err := p.fake.WaitFor(ctx, func(c testkit.Call) bool {
+		return c.Op == botframework.OpUpdate && strings.Contains(string(c.Body), "is ready")
+	}); err != nil {
+		p.t.Fatalf("the scenario never became ready: %v", err)
+	}
 }
 
 // say types text and returns the card the bot answered with.

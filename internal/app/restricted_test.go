@@ -8,14 +8,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
-	"guestpass/internal/botframework"
-	"guestpass/internal/cards"
 	"guestpass/internal/credentials"
 	"guestpass/internal/sandbox"
 	"guestpass/internal/sso"
@@ -94,26 +91,7 @@ func TestRestrictedModeProvisionsInTheConfiguredCatalog(t *testing.T) {
 	defer cancel()
 	b := &player{t: t, url: base, fake: fake}
 
-	picker := b.say("new scenario")
-	name := b.click(picker, cards.VerbNewScenario, nil)
-	partners := b.click(name, cards.VerbWizardNext, map[string]string{cards.InputName: "Osprey partners", cards.InputDescription: "Restricted-mode scenario"})
-	resources := b.click(partners, cards.VerbWizardNext, map[string]string{cards.InputPartnerDomains: "contoso.com", cards.InputAnyExternalUser: cards.ToggleOff})
-	found := b.click(resources, cards.VerbWizardSearch, map[string]string{cards.InputResourceQuery: "Project X"})
-	added := b.click(found, cards.VerbWizardAddResources, map[string]string{cards.InputResourcePick: found.choice(t, "Project X (Team) · Member")})
-	approval := b.click(added, cards.VerbWizardNext, nil)
-	duration := b.click(approval, cards.VerbWizardNext, map[string]string{
-		cards.InputApprovalRequired: cards.ToggleOn, cards.InputSponsorApproves: cards.ToggleOn,
-		cards.InputStage1Approvers: "", cards.InputStage2Approvers: "", cards.InputStage3Approvers: "",
-		cards.InputRequestorJustification: cards.ToggleOff, cards.InputApproverJustification: cards.ToggleOff, cards.InputAutoDenyDays: "14",
-	})
-	questions := b.click(duration, cards.VerbWizardNext, map[string]string{cards.InputDurationDays: "30", cards.InputAllowExtension: cards.ToggleOff, cards.InputAllowB2B: cards.ToggleOff})
-	review := b.click(questions, cards.VerbWizardNext, nil)
-	b.click(review, cards.VerbCreateScenario, nil)
-	if _, err := fake.WaitFor(ctx, func(c testkit.Call) bool {
-		return c.Op == botframework.OpUpdate && strings.Contains(string(c.Body), "is ready")
-	}); err != nil {
-		t.Fatalf("the scenario never became ready: %v", err)
-	}
+	b.defineScenario(ctx, "Osprey partners", "Restricted-mode scenario")
 
 	running := a.Graph().Sandbox
 	if n := running.Calls()["POST /v1.0/identityGovernance/entitlementManagement/catalogs"]; n != 0 {
