@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"guestpass/internal/app"
 	"guestpass/internal/botframework"
 	"guestpass/internal/cards"
+	"guestpass/internal/testenv"
 	"guestpass/internal/testkit"
 )
 
@@ -48,9 +48,9 @@ func TestLocalModeGuestAccessEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no approval card for request %s: %v", req.RequestID, err)
 	}
-	decided := b.click(cardFromJSON(t, mustMarshal(t, sent.Activity.Attachments[0].Content)), cards.VerbApprove, nil)
-	if !decided.has("Approved") && !decided.has("approved") {
-		t.Fatalf("the approve click answered:\n%s", decided.raw)
+	decided := b.click(testenv.CardOf(t, sent.Activity), cards.VerbApprove, nil)
+	if !decided.Has("Approved") && !decided.Has("approved") {
+		t.Fatalf("the approve click answered:\n%s", decided.Raw)
 	}
 	if _, err := fake.WaitFor(ctx, func(c testkit.Call) bool {
 		return c.Op == botframework.OpSend && strings.Contains(c.Activity.Text, "approved")
@@ -89,7 +89,7 @@ func (p *player) defineScenario(ctx context.Context, name, description string) {
 	partners := p.click(step, cards.VerbWizardNext, map[string]string{cards.InputName: name, cards.InputDescription: description})
 	resources := p.click(partners, cards.VerbWizardNext, map[string]string{cards.InputPartnerDomains: "contoso.com", cards.InputAnyExternalUser: cards.ToggleOff})
 	found := p.click(resources, cards.VerbWizardSearch, map[string]string{cards.InputResourceQuery: "Project X"})
-	added := p.click(found, cards.VerbWizardAddResources, map[string]string{cards.InputResourcePick: found.choice(p.t, "Project X (Team) · Member")})
+	added := p.click(found, cards.VerbWizardAddResources, map[string]string{cards.InputResourcePick: found.Choice(p.t, "Project X (Team) · Member")})
 	approval := p.click(added, cards.VerbWizardNext, nil)
 	duration := p.click(approval, cards.VerbWizardNext, map[string]string{
 		cards.InputApprovalRequired: cards.ToggleOn, cards.InputSponsorApproves: cards.ToggleOn,
@@ -107,7 +107,7 @@ func (p *player) defineScenario(ctx context.Context, name, description string) {
 }
 
 // say types text and returns the card the bot answered with.
-func (p *player) say(text string) playedCard {
+func (p *player) say(text string) testenv.Card {
 	p.t.Helper()
 	before := len(p.fake.Calls())
 	p.post(testkit.PersonalMessage(p.fake.ServiceURL, text))
@@ -115,105 +115,15 @@ func (p *player) say(text string) playedCard {
 	if len(calls) <= before {
 		p.t.Fatalf("say %q: the bot sent nothing", text)
 	}
-	return cardFromJSON(p.t, []byte(cardJSON(p.t, calls[len(calls)-1])))
+	return testenv.CardOf(p.t, calls[len(calls)-1].Activity)
 }
 
 // click sends Action.Execute with verb's data merged with inputs and returns the answered card.
-func (p *player) click(c playedCard, verb string, inputs map[string]string) playedCard {
+func (p *player) click(c testenv.Card, verb string, inputs map[string]string) testenv.Card {
 	p.t.Helper()
-	data := c.action(p.t, verb)
+	data := c.Action(p.t, verb)
 	for k, v := range inputs {
 		data[k] = v
 	}
-	body := p.post(testkit.ActionInvoke(p.fake.ServiceURL, verb, data))
-	var resp struct {
-		Type  string          `json:"type"`
-		Value json.RawMessage `json:"value"`
-	}
-	if err := json.Unmarshal(body, &resp); err != nil || resp.Type != botframework.InvokeTypeAdaptiveCard {
-		p.t.Fatalf("click %s answered %s, want a card", verb, body)
-	}
-	return cardFromJSON(p.t, resp.Value)
-}
-
-// playedCard is an Adaptive Card as the bot sent it.
-type playedCard struct {
-	raw  string
-	tree any
-}
-
-func cardFromJSON(t *testing.T, b []byte) playedCard {
-	t.Helper()
-	var tree any
-	if err := json.Unmarshal(b, &tree); err != nil {
-		t.Fatalf("card is not JSON: %v", err)
-	}
-	return playedCard{raw: string(b), tree: tree}
-}
-
-func mustMarshal(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func (c playedCard) has(s string) bool { return strings.Contains(c.raw, s) }
-
-// find returns the first object of the card for which match is true.
-func (c playedCard) find(match func(map[string]any) bool) map[string]any {
-	var found map[string]any
-	var walk func(v any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if found == nil && match(x) {
-				found = x
-				return
-			}
-			for _, v := range x {
-				walk(v)
-			}
-		case []any:
-			for _, v := range x {
-				walk(v)
-			}
-		}
-	}
-	walk(c.tree)
-	return found
-}
-
-// action returns a copy of the string data of the first Action.Execute with verb.
-func (c playedCard) action(t *testing.T, verb string) map[string]string {
-	t.Helper()
-	a := c.find(func(x map[string]any) bool { return x["type"] == "Action.Execute" && x["verb"] == verb })
-	if a == nil {
-		t.Fatalf("card has no %q action:\n%s", verb, c.raw)
-	}
-	data := map[string]string{}
-	if d, ok := a["data"].(map[string]any); ok {
-		for k, v := range d {
-			if s, ok := v.(string); ok {
-				data[k] = s
-			}
-		}
-	}
-	return data
-}
-
-// choice returns the value of the first choice whose title contains title.
-func (c playedCard) choice(t *testing.T, title string) string {
-	t.Helper()
-	ch := c.find(func(x map[string]any) bool {
-		tt, ok := x["title"].(string)
-		_, hasValue := x["value"].(string)
-		return ok && hasValue && strings.Contains(tt, title)
-	})
-	if ch == nil {
-		t.Fatalf("card has no choice %q:\n%s", title, c.raw)
-	}
-	return ch["value"].(string)
+	return testenv.InvokeCard(p.t, p.post(testkit.ActionInvoke(p.fake.ServiceURL, verb, data)))
 }

@@ -33,12 +33,13 @@ func sandboxCall(t *testing.T, sb *sandbox.Sandbox, method, path string, body, o
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rd *bytes.Reader
+	var raw []byte
 	if body != nil {
-		rd = bytes.NewReader(mustMarshal(t, body))
-	} else {
-		rd = bytes.NewReader(nil)
+		if raw, err = json.Marshal(body); err != nil {
+			t.Fatal(err)
+		}
 	}
+	rd := bytes.NewReader(raw)
 	req, _ := http.NewRequest(method, sb.GraphURL()+path, rd)
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
 	req.Header.Set("Content-Type", "application/json")

@@ -2,7 +2,6 @@ package approvals_test
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -208,14 +207,7 @@ func (e *env) updates(conversationID string) []testkit.Call {
 // cardJSON returns the card of an activity as JSON text.
 func cardJSON(t testing.TB, act *botframework.Outgoing) string {
 	t.Helper()
-	if act == nil || len(act.Attachments) != 1 {
-		t.Fatalf("activity is not one card: %+v", act)
-	}
-	b, err := json.Marshal(act.Attachments[0].Content)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return testenv.CardOf(t, act).Raw
 }
 
 // clickResult is the HTTP answer to a posted activity with the invoke response decoded.

@@ -13,6 +13,7 @@ import (
 	"guestpass/internal/cards"
 	"guestpass/internal/sandbox"
 	"guestpass/internal/store"
+	"guestpass/internal/testenv"
 	"guestpass/internal/testkit"
 )
 
@@ -24,26 +25,26 @@ func TestTypedInputCancelAndStaleCards(t *testing.T) {
 	nameCard := b.click(picker, cards.VerbNewScenario, nil)
 	// Typed text drives the same steps: the name step takes the name…
 	partners := b.say("Typed partners")
-	if !partners.has("Partner organisations") {
-		t.Fatalf("typed name did not advance:\n%s", partners.raw)
+	if !partners.Has("Partner organisations") {
+		t.Fatalf("typed name did not advance:\n%s", partners.Raw)
 	}
 	// …and the partners step the domains.
 	resources := b.say("contoso.com, fabrikam.com")
-	if !resources.has("Find resources") {
-		t.Fatalf("typed domains did not advance:\n%s", resources.raw)
+	if !resources.Has("Find resources") {
+		t.Fatalf("typed domains did not advance:\n%s", resources.Raw)
 	}
 	step, draft, _ := dialogOf(t, b.store)
 	if step != cards.StepResources || draft.Name != "Typed partners" || len(draft.Partners) != 2 || draft.Partners[1].Domain != "fabrikam.com" {
 		t.Fatalf("dialog = %s %+v", step, draft)
 	}
-	if back := b.say("back"); !back.has("Partner organisations") {
-		t.Fatalf("back did not return to partners:\n%s", back.raw)
+	if back := b.say("back"); !back.Has("Partner organisations") {
+		t.Fatalf("back did not return to partners:\n%s", back.Raw)
 	}
 
 	// A click on the first card (its nonce is long gone) is refused with the current card.
 	stale := b.click(nameCard, cards.VerbWizardNext, map[string]string{cards.InputName: "Overwritten"})
-	if !stale.has("out of date") || !stale.has("Partner organisations") {
-		t.Fatalf("stale click not refused:\n%s", stale.raw)
+	if !stale.Has("out of date") || !stale.Has("Partner organisations") {
+		t.Fatalf("stale click not refused:\n%s", stale.Raw)
 	}
 	if _, draft, _ := dialogOf(t, b.store); draft.Name != "Typed partners" {
 		t.Fatalf("stale card changed the draft: name %q", draft.Name)
@@ -51,26 +52,26 @@ func TestTypedInputCancelAndStaleCards(t *testing.T) {
 
 	// Start over, as text, keeps the dialog but empties the draft.
 	restarted := b.say("start over")
-	if !restarted.has("Name and description") {
-		t.Fatalf("start over:\n%s", restarted.raw)
+	if !restarted.Has("Name and description") {
+		t.Fatalf("start over:\n%s", restarted.Raw)
 	}
 	if step, draft, _ := dialogOf(t, b.store); step != cards.StepName || draft.Name != "" || draft.OwnerOID != sandbox.UserAlex {
 		t.Fatalf("after start over: %s %+v", step, draft)
 	}
 
 	cancelled := b.say("cancel")
-	if !cancelled.has("cancelled") {
-		t.Fatalf("cancel:\n%s", cancelled.raw)
+	if !cancelled.Has("cancelled") {
+		t.Fatalf("cancel:\n%s", cancelled.Raw)
 	}
 	if _, _, found := dialogOf(t, b.store); found {
 		t.Fatal("the dialog survived cancel")
 	}
 	gone := b.click(restarted, cards.VerbWizardNext, map[string]string{cards.InputName: "Late"})
-	if !gone.has("no longer active") {
-		t.Fatalf("click after cancel:\n%s", gone.raw)
+	if !gone.Has("no longer active") {
+		t.Fatalf("click after cancel:\n%s", gone.Raw)
 	}
-	if again := b.say("cancel"); !again.has("no scenario draft to cancel") {
-		t.Fatalf("cancel without a draft:\n%s", again.raw)
+	if again := b.say("cancel"); !again.Has("no scenario draft to cancel") {
+		t.Fatalf("cancel without a draft:\n%s", again.Raw)
 	}
 }
 
@@ -79,8 +80,8 @@ func TestCancelButtonMidWay(t *testing.T) {
 	b := tn.start(t, botOptions{})
 	partners := toPartners(t, b, "Button cancel")
 	done := b.click(partners, cards.VerbWizardCancel, nil)
-	if !done.has("Nothing was created") {
-		t.Fatalf("cancel button:\n%s", done.raw)
+	if !done.Has("Nothing was created") {
+		t.Fatalf("cancel button:\n%s", done.Raw)
 	}
 	if _, _, found := dialogOf(t, b.store); found {
 		t.Fatal("the dialog survived the Cancel button")
@@ -91,20 +92,20 @@ func TestInvalidDomainStaysLocal(t *testing.T) {
 	tn := newTenant(t)
 	b := tn.start(t, botOptions{})
 	partners := toPartners(t, b, "Bad domains")
-	tn.counter.Reset()
+	tn.GraphCalls.Reset()
 	again := b.click(partners, cards.VerbWizardNext, map[string]string{cards.InputPartnerDomains: "fabrikam.com, not a domain!, 10.0.0.1", cards.InputAnyExternalUser: off})
-	if n := tn.counter.Total(); n != 0 {
-		t.Fatalf("an invalid domain cost %d Graph calls: %v", n, tn.counter.Counts())
+	if n := tn.GraphCalls.Total(); n != 0 {
+		t.Fatalf("an invalid domain cost %d Graph calls: %v", n, tn.GraphCalls.Counts())
 	}
-	if !again.has("“not”") && !again.has("not a valid domain") {
-		t.Fatalf("no error on the card:\n%s", again.raw)
+	if !again.Has("“not”") && !again.Has("not a valid domain") {
+		t.Fatalf("no error on the card:\n%s", again.Raw)
 	}
 	// The error sits right under the domains input, and the input shows what was typed.
-	i, j := strings.Index(again.raw, `"id":"partnerDomains"`), strings.Index(again.raw, "not a valid domain")
-	if i < 0 || j < i || strings.Contains(again.raw[i:j], `"id":"anyExternalUser"`) {
-		t.Fatalf("the error is not next to the domains field:\n%s", again.raw)
+	i, j := strings.Index(again.Raw, `"id":"partnerDomains"`), strings.Index(again.Raw, "not a valid domain")
+	if i < 0 || j < i || strings.Contains(again.Raw[i:j], `"id":"anyExternalUser"`) {
+		t.Fatalf("the error is not next to the domains field:\n%s", again.Raw)
 	}
-	if !again.has("not a domain!") {
+	if !again.Has("not a domain!") {
 		t.Fatal("the card lost what the sponsor typed")
 	}
 	if step, _, _ := dialogOf(t, b.store); step != cards.StepPartners {
@@ -122,8 +123,8 @@ func TestDuplicateScenarioName(t *testing.T) {
 	picker := b.say("new scenario")
 	nameCard := b.click(picker, cards.VerbNewScenario, nil)
 	again := b.click(nameCard, cards.VerbWizardNext, map[string]string{cards.InputName: "taken name"})
-	if !again.has("already has a scenario with this name") || !again.has("Name and description") {
-		t.Fatalf("duplicate name accepted:\n%s", again.raw)
+	if !again.Has("already has a scenario with this name") || !again.Has("Name and description") {
+		t.Fatalf("duplicate name accepted:\n%s", again.Raw)
 	}
 	if step, _, _ := dialogOf(t, b.store); step != cards.StepName {
 		t.Fatalf("step = %s, want name", step)
@@ -139,8 +140,8 @@ func TestGuestIsRefused(t *testing.T) {
 		a.From.AadObjectID = sandbox.GuestDiego
 	}
 	refused := b.sayAs("new scenario", asGuest)
-	if !refused.has("Guest accounts can't run") {
-		t.Fatalf("guest not refused:\n%s", refused.raw)
+	if !refused.Has("Guest accounts can't run") {
+		t.Fatalf("guest not refused:\n%s", refused.Raw)
 	}
 	entries, err := b.store.ListAudit(context.Background(), store.AuditQuery{Action: authz.AuditActionRefused})
 	if err != nil || len(entries) != 1 || entries[0].ActorOID != sandbox.GuestDiego || entries[0].Outcome != authz.CodeGuest {
@@ -155,11 +156,11 @@ func TestTemplatePrefillsAndRequiresSecondStage(t *testing.T) {
 	tn := newTenant(t)
 	b := tn.start(t, botOptions{})
 	picker := b.say("new scenario")
-	status, body := b.clickData(picker.actionWith(t, cards.VerbWizardTemplate, cards.KeyTemplate, "vendor-app"), cards.VerbWizardTemplate, nil)
+	status, body := b.clickData(picker.ActionWith(t, cards.VerbWizardTemplate, cards.KeyTemplate, "vendor-app"), cards.VerbWizardTemplate, nil)
 	if status != http.StatusOK {
 		t.Fatalf("template click: %d %s", status, body)
 	}
-	nameCard := invokeCard(t, body)
+	nameCard := testenv.InvokeCard(t, body)
 	_, draft, _ := dialogOf(t, b.store)
 	if draft.Template != "vendor-app" || draft.DurationDays != 30 || draft.AllowExtension || len(draft.Approval.Stages) != 2 || !draft.Approval.Required {
 		t.Fatalf("template draft = %+v", draft)
@@ -167,22 +168,22 @@ func TestTemplatePrefillsAndRequiresSecondStage(t *testing.T) {
 	partners := b.click(nameCard, cards.VerbWizardNext, map[string]string{cards.InputName: "Relecloud vendors"})
 	resources := b.click(partners, cards.VerbWizardNext, map[string]string{cards.InputPartnerDomains: "contoso.com"})
 	found := b.click(resources, cards.VerbWizardSearch, map[string]string{cards.InputResourceQuery: "Relecloud"})
-	added := b.click(found, cards.VerbWizardAddResources, map[string]string{cards.InputResourcePick: found.choice(t, "Relecloud Travel (App) · Traveler")})
+	added := b.click(found, cards.VerbWizardAddResources, map[string]string{cards.InputResourcePick: found.Choice(t, "Relecloud Travel (App) · Traveler")})
 	approval := b.click(added, cards.VerbWizardNext, nil)
-	if !approval.has(`"value":"5"`) && !approval.has("Second-stage approvers") {
-		t.Fatalf("approval step:\n%s", approval.raw)
+	if !approval.Has(`"value":"5"`) && !approval.Has("Second-stage approvers") {
+		t.Fatalf("approval step:\n%s", approval.Raw)
 	}
 	again := b.click(approval, cards.VerbWizardNext, map[string]string{cards.InputSponsorApproves: on, cards.InputStage2Approvers: ""})
-	if !again.has("needs a second-stage approver") {
-		t.Fatalf("missing second stage accepted:\n%s", again.raw)
+	if !again.Has("needs a second-stage approver") {
+		t.Fatalf("missing second stage accepted:\n%s", again.Raw)
 	}
 	unknown := b.click(again, cards.VerbWizardNext, map[string]string{cards.InputSponsorApproves: on, cards.InputStage2Approvers: "nobody-here@example.com"})
-	if !unknown.has("No one in your directory has the address") {
-		t.Fatalf("unknown approver accepted:\n%s", unknown.raw)
+	if !unknown.Has("No one in your directory has the address") {
+		t.Fatalf("unknown approver accepted:\n%s", unknown.Raw)
 	}
 	duration := b.click(unknown, cards.VerbWizardNext, map[string]string{cards.InputSponsorApproves: on, cards.InputStage2Approvers: "isaiah"})
-	if !duration.has("Access duration") {
-		t.Fatalf("approver by name not resolved:\n%s", duration.raw)
+	if !duration.Has("Access duration") {
+		t.Fatalf("approver by name not resolved:\n%s", duration.Raw)
 	}
 	_, draft, _ = dialogOf(t, b.store)
 	if st := draft.Approval.Stages; len(st) != 2 || st[1].Approvers[0].ID != sandbox.UserIsaiah || st[0].Approvers[0].Kind != "sponsor" {
@@ -197,8 +198,8 @@ func TestDraftExpires(t *testing.T) {
 	partners := toPartners(t, b, "Expiring")
 	clock.Advance(24*time.Hour + time.Minute)
 	expired := b.click(partners, cards.VerbWizardNext, map[string]string{cards.InputPartnerDomains: "contoso.com"})
-	if !expired.has("expired after 24 hours of inactivity") || !expired.has("new scenario") {
-		t.Fatalf("expiry message:\n%s", expired.raw)
+	if !expired.Has("expired after 24 hours of inactivity") || !expired.Has("new scenario") {
+		t.Fatalf("expiry message:\n%s", expired.Raw)
 	}
 	if _, _, found := dialogOf(t, b.store); found {
 		t.Fatal("the expired dialog was kept")
@@ -209,8 +210,8 @@ func TestDraftExpires(t *testing.T) {
 	clock.Advance(20 * time.Hour)
 	resources := b.click(partners, cards.VerbWizardNext, map[string]string{cards.InputPartnerDomains: "contoso.com"})
 	clock.Advance(20 * time.Hour)
-	if again := b.say("Project X"); !again.has("Project X (Team)") {
-		t.Fatalf("draft did not survive 40 h of regular use:\n%s", again.raw)
+	if again := b.say("Project X"); !again.Has("Project X (Team)") {
+		t.Fatalf("draft did not survive 40 h of regular use:\n%s", again.Raw)
 	}
 	_ = resources
 }
@@ -225,8 +226,8 @@ func TestRestartMidWay(t *testing.T) {
 
 	second := tn.start(t, botOptions{})
 	resources := second.click(partners, cards.VerbWizardNext, map[string]string{cards.InputPartnerDomains: "contoso.com"})
-	if !resources.has("Find resources") {
-		t.Fatalf("after restart:\n%s", resources.raw)
+	if !resources.Has("Find resources") {
+		t.Fatalf("after restart:\n%s", resources.Raw)
 	}
 	if step, draft, _ := dialogOf(t, second.store); step != cards.StepResources || draft.Name != "Survives restarts" {
 		t.Fatalf("after restart: %s %+v", step, draft)
@@ -243,7 +244,7 @@ func TestConcurrentSubmissions(t *testing.T) {
 	nameCard := a.click(picker, cards.VerbNewScenario, nil)
 
 	names := []string{"Replica A wins", "Replica B wins"}
-	cardsOut := make([]card, 2)
+	cardsOut := make([]testenv.Card, 2)
 	var wg sync.WaitGroup
 	for i, r := range []*bot{a, b} {
 		wg.Add(1)
@@ -254,7 +255,7 @@ func TestConcurrentSubmissions(t *testing.T) {
 				t.Errorf("replica %d: status %d %s", i, status, body)
 				return
 			}
-			cardsOut[i] = invokeCard(t, body)
+			cardsOut[i] = testenv.InvokeCard(t, body)
 		}()
 	}
 	wg.Wait()
@@ -265,13 +266,13 @@ func TestConcurrentSubmissions(t *testing.T) {
 	winnerName := ""
 	for i, c := range cardsOut {
 		switch {
-		case c.has("out of date") || c.has("changed from somewhere else"):
+		case c.Has("out of date") || c.Has("changed from somewhere else"):
 			stale++
-		case c.has("Partner organisations"):
+		case c.Has("Partner organisations"):
 			winner++
 			winnerName = names[i]
 		default:
-			t.Fatalf("unexpected answer:\n%s", c.raw)
+			t.Fatalf("unexpected answer:\n%s", c.Raw)
 		}
 	}
 	if winner != 1 || stale != 1 {

@@ -15,6 +15,7 @@ import (
 	"guestpass/internal/cards"
 	"guestpass/internal/sandbox"
 	"guestpass/internal/store"
+	"guestpass/internal/testenv"
 	"guestpass/internal/testkit"
 )
 
@@ -24,19 +25,19 @@ const (
 )
 
 // toPartners starts a blank wizard and fills in the name step.
-func toPartners(t *testing.T, b *bot, name string) card {
+func toPartners(t *testing.T, b *bot, name string) testenv.Card {
 	t.Helper()
 	picker := b.say("new scenario")
-	if !picker.has("Project partner") || !picker.has("Vendor app access") || !picker.has("Event guest") {
-		t.Fatalf("template picker misses templates:\n%s", picker.raw)
+	if !picker.Has("Project partner") || !picker.Has("Vendor app access") || !picker.Has("Event guest") {
+		t.Fatalf("template picker misses templates:\n%s", picker.Raw)
 	}
 	nameCard := b.click(picker, cards.VerbNewScenario, nil)
-	if !nameCard.has("Name and description") {
-		t.Fatalf("not the name step:\n%s", nameCard.raw)
+	if !nameCard.Has("Name and description") {
+		t.Fatalf("not the name step:\n%s", nameCard.Raw)
 	}
 	partners := b.click(nameCard, cards.VerbWizardNext, map[string]string{cards.InputName: name, cards.InputDescription: "Partners on the project"})
-	if !partners.has("Partner organisations") {
-		t.Fatalf("not the partners step:\n%s", partners.raw)
+	if !partners.Has("Partner organisations") {
+		t.Fatalf("not the partners step:\n%s", partners.Raw)
 	}
 	return partners
 }
@@ -50,11 +51,11 @@ func TestSponsorCreatesScenario(t *testing.T) {
 	partners := toPartners(t, b, "Falcon partners")
 	resources := b.click(partners, cards.VerbWizardNext, map[string]string{cards.InputPartnerDomains: "Fabrikam.com", cards.InputAnyExternalUser: off})
 	found := b.click(resources, cards.VerbWizardSearch, map[string]string{cards.InputResourceQuery: "Project X"})
-	pick := found.choice(t, "Project X (Team) · Member") + "," + found.choice(t, "Project X (SharePoint site) · Visitors")
+	pick := found.Choice(t, "Project X (Team) · Member") + "," + found.Choice(t, "Project X (SharePoint site) · Visitors")
 	// Adding goes through Action.Submit: the same step function, the clicked card updated.
 	added := b.submit(found, cards.VerbWizardAddResources, map[string]string{cards.InputResourcePick: pick})
-	if !added.has("Remove") {
-		t.Fatalf("resources not added:\n%s", added.raw)
+	if !added.Has("Remove") {
+		t.Fatalf("resources not added:\n%s", added.Raw)
 	}
 	approval := b.click(added, cards.VerbWizardNext, nil)
 	duration := b.click(approval, cards.VerbWizardNext, map[string]string{
@@ -62,34 +63,34 @@ func TestSponsorCreatesScenario(t *testing.T) {
 		cards.InputStage2Approvers: "Megan Bowen", cards.InputStage3Approvers: "",
 		cards.InputRequestorJustification: on, cards.InputApproverJustification: on, cards.InputAutoDenyDays: "5",
 	})
-	if !duration.has("Access duration") {
-		t.Fatalf("not the duration step:\n%s", duration.raw)
+	if !duration.Has("Access duration") {
+		t.Fatalf("not the duration step:\n%s", duration.Raw)
 	}
 	questions := b.click(duration, cards.VerbWizardNext, map[string]string{cards.InputDurationDays: "60", cards.InputAllowExtension: on, cards.InputAllowB2B: off})
 	review := b.click(questions, cards.VerbWizardNext, map[string]string{
 		cards.InputQuestion(1): "Which project team are you in?", cards.InputQuestionChoices(1): "Design, Build", cards.InputQuestionRequired(1): on,
 	})
-	if !review.has("Review") || !review.has("Megan Bowen") || !review.has("fabrikam.com") {
-		t.Fatalf("review misses settings:\n%s", review.raw)
+	if !review.Has("Review") || !review.Has("Megan Bowen") || !review.Has("fabrikam.com") {
+		t.Fatalf("review misses settings:\n%s", review.Raw)
 	}
 
 	progress := b.click(review, cards.VerbCreateScenario, nil)
-	if !progress.has("Creating") {
-		t.Fatalf("Create did not answer with the progress card:\n%s", progress.raw)
+	if !progress.Has("Creating") {
+		t.Fatalf("Create did not answer with the progress card:\n%s", progress.Raw)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	done, err := tn.fake.WaitFor(ctx, func(c testkit.Call) bool {
+	done, err := tn.Connector.WaitFor(ctx, func(c testkit.Call) bool {
 		return c.Op == botframework.OpUpdate && c.ActivityID == testkit.PlaygroundCardActivityID && strings.Contains(string(c.Body), "is ready")
 	})
 	if err != nil {
-		t.Fatalf("no result card: %v; calls: %+v", err, tn.fake.Calls())
+		t.Fatalf("no result card: %v; calls: %+v", err, tn.Connector.Calls())
 	}
-	result := cardOf(t, done.Activity)
-	if !result.has("myaccess.microsoft.com") {
-		t.Fatalf("result card has no My Access link:\n%s", result.raw)
+	result := testenv.CardOf(t, done.Activity)
+	if !result.Has("myaccess.microsoft.com") {
+		t.Fatalf("result card has no My Access link:\n%s", result.Raw)
 	}
-	invite := result.action(t, cards.VerbInviteGuests)
+	invite := result.Action(t, cards.VerbInviteGuests)
 	if invite[cards.KeyScenarioID] == "" {
 		t.Fatalf("Invite guests carries no scenario id: %v", invite)
 	}
@@ -105,7 +106,7 @@ func TestSponsorCreatesScenario(t *testing.T) {
 	if rec.State != store.ScenarioActive || rec.OwnerOID != sandbox.UserAlex || rec.ID != invite[cards.KeyScenarioID] {
 		t.Fatalf("scenario record = %+v", rec)
 	}
-	em := tn.app.IdentityGovernance().EntitlementManagement()
+	em := tn.Graph.IdentityGovernance().EntitlementManagement()
 	cat, err := em.Catalogs().ByAccessPackageCatalogId(rec.CatalogID).Get(ctx, nil)
 	if err != nil || !*cat.GetIsExternallyVisible() {
 		t.Fatalf("catalog: %v (externally visible: %v)", err, cat.GetIsExternallyVisible())

@@ -10,7 +10,6 @@ import (
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 
-	"guestpass/internal/credentials"
 	"guestpass/internal/entitlement"
 	"guestpass/internal/graph"
 	"guestpass/internal/sandbox"
@@ -25,18 +24,7 @@ func catalogOwner(t *testing.T, e *env, catalogID string) *env {
 		return strings.HasPrefix(r, "EntitlementManagement.")
 	}))
 	e.sb.AssignEntitlementRole(sandbox.BotServicePrincipalID, sandbox.EMRoleCatalogOwner, "/AccessPackageCatalog/"+catalogID)
-	ac := e.sb.AppCredentials()
-	cred, err := credentials.GraphAppOnly(credentials.Config{AppID: ac.ClientID, TenantID: sandbox.TenantID, ClientSecret: ac.ClientSecret,
-		AuthorityHost: e.sb.AuthorityHost(), HTTPClient: e.sb.HTTPClient()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := e.gopts
-	o.Credential = cred
-	app, err := graph.NewClient(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := e.tn.AppGraph()
 	opts := e.opts
 	opts.Graph, opts.CatalogID = app, catalogID
 	svc, err := entitlement.NewService(opts)

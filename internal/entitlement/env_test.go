@@ -5,11 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -25,6 +22,7 @@ import (
 	"guestpass/internal/graph"
 	"guestpass/internal/sandbox"
 	"guestpass/internal/store"
+	"guestpass/internal/testenv"
 )
 
 // captured is one HTTP request the service sent to Graph.
@@ -148,66 +146,35 @@ func (w *wire) bodies(method, suffix string) []string {
 
 type env struct {
 	t       *testing.T
+	tn      *testenv.Tenant
 	sb      *sandbox.Sandbox
 	svc     *entitlement.Service
 	app     *msgraphsdk.GraphServiceClient
 	counter *graph.CallCounter
 	wire    *wire
 	store   store.Store
-	obo     *credentials.OnBehalfOfFactory
 	opts    entitlement.ServiceOptions
-	gopts   graph.Options
 }
 
 type envOption func(*entitlement.ServiceOptions)
 
 func newEnv(t *testing.T, mods ...envOption) *env {
 	t.Helper()
-	sb, err := sandbox.New(sandbox.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(sb.Handler())
-	srv.TLS = sb.TLSConfig()
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	if err := sb.SetBaseURL(srv.URL); err != nil {
-		t.Fatal(err)
-	}
-	ac := sb.AppCredentials()
-	credCfg := credentials.Config{AppID: ac.ClientID, TenantID: sandbox.TenantID, ClientSecret: ac.ClientSecret,
-		AuthorityHost: sb.AuthorityHost(), HTTPClient: sb.HTTPClient()}
-	appCred, err := credentials.GraphAppOnly(credCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obo, err := credentials.NewOnBehalfOfFactory(credCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &wire{next: sb.HTTPClient().Transport}
-	counter := &graph.CallCounter{}
-	gopts := graph.Options{
-		BaseURL: sb.GraphURL(), HTTPClient: &http.Client{Transport: w, Timeout: time.Minute},
-		OnCall: counter.Observe, RetryDelaySeconds: 1, MaxRetryAfter: 5 * time.Second,
-	}
-	appOpts := gopts
-	appOpts.Credential = appCred
-	app, err := graph.NewClient(appOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "guestpass.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	w := &wire{}
+	tn := testenv.New(t, testenv.Options{Graph: func(o *graph.Options) {
+		if w.next == nil { // the first client, built by testenv.New before any request
+			w.next = o.HTTPClient.Transport
+		}
+		// The wire sits under the Graph middleware; the retry policy is production's, with
+		// short waits.
+		o.HTTPClient = &http.Client{Transport: w, Timeout: time.Minute}
+		o.MaxRetries, o.MaxRetryAfter = graph.DefaultMaxRetries, 5*time.Second
+	}})
+	st := tn.OpenStore(nil)
 	opts := entitlement.ServiceOptions{
-		Graph: app, Store: st, TenantID: sandbox.TenantID, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Graph: tn.Graph, Store: st, TenantID: sandbox.TenantID, Logger: testenv.Quiet(),
 		DelegatedClient: func(_ context.Context, cred azcore.TokenCredential) (*msgraphsdk.GraphServiceClient, error) {
-			o := gopts
-			o.Credential = cred
-			return graph.NewClient(o)
+			return tn.GraphClient(cred)
 		},
 	}
 	for _, m := range mods {
@@ -217,18 +184,14 @@ func newEnv(t *testing.T, mods ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, sb: sb, svc: svc, app: app, counter: counter, wire: w, store: st, obo: obo, opts: opts, gopts: gopts}
+	return &env{t: t, tn: tn, sb: tn.Sandbox, svc: svc, app: tn.Graph, counter: tn.GraphCalls, wire: w, store: st, opts: opts}
 }
 
 // as returns the on-behalf-of credential of a sandbox user, from a Teams-like SSO token: the
 // production delegated path.
 func (e *env) as(userOID string) azcore.TokenCredential {
 	e.t.Helper()
-	tok, err := e.sb.MintSSOToken(userOID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cred, err := e.obo.Credential(sandbox.TenantID, tok)
+	cred, err := credentials.OnBehalfOf(e.tn.Credentials, e.tn.Token(userOID))
 	if err != nil {
 		e.t.Fatal(err)
 	}

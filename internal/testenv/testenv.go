@@ -1,7 +1,8 @@
 // Package testenv is the test-only setup the feature packages share: the sandbox tenant served
 // over TLS, the bot's app-only credential and Graph client, SQLite stores on one database file,
-// the entitlement service, the SSO validator and exchanger, the fake Bot Connector, and the
-// /api/messages server over a router.
+// the entitlement service, the SSO validator and exchanger, the fake Bot Connector, the
+// /api/messages server over a router (open or channel-token validated), and lookups in the
+// Adaptive Cards the bot sends.
 //
 // Everything speaks the production wire protocols over real HTTP; only the tenant and the Bot
 // Connector are fakes (package sandbox and package testkit).
@@ -46,6 +47,10 @@ type Options struct {
 	PageSize int
 	// ConnectorOptions configure the fake Bot Connector.
 	ConnectorOptions []testkit.ConnectorOption
+	// Graph, when set, adjusts the options of every Graph client GraphClient builds, after
+	// testenv's own (e.g. to record or fault the wire under the middleware, or to keep the
+	// production retry policy for tests of it).
+	Graph func(*graph.Options)
 }
 
 // Tenant is the sandbox tenant over TLS, a SQLite database file and the fake Bot Connector,
@@ -65,7 +70,8 @@ type Tenant struct {
 	// DBPath is the SQLite database file OpenStore opens.
 	DBPath string
 
-	newMu sync.Mutex
+	graphOpts func(*graph.Options)
+	newMu     sync.Mutex
 }
 
 // New starts the sandbox tenant and the fake Bot Connector for the test's lifetime.
@@ -84,17 +90,27 @@ func New(t testing.TB, o Options) *Tenant {
 	}
 	creds := sb.AppCredentials()
 	e := &Tenant{t: t, Sandbox: sb, GraphCalls: &graph.CallCounter{}, DBPath: filepath.Join(t.TempDir(), "guestpass.db"),
-		Connector: testkit.NewConnector(t, o.ConnectorOptions...),
+		Connector: testkit.NewConnector(t, o.ConnectorOptions...), graphOpts: o.Graph,
 		Credentials: credentials.Config{AppID: creds.ClientID, AppType: credentials.SingleTenant, TenantID: sb.TenantID(),
 			ClientSecret: creds.ClientSecret, AuthorityHost: sb.AuthorityHost(), HTTPClient: sb.HTTPClient()}}
-	appCred, err := credentials.GraphAppOnly(e.Credentials)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.Graph, err = e.GraphClient(appCred); err != nil {
-		t.Fatal(err)
-	}
+	e.Graph = e.AppGraph()
 	return e
+}
+
+// AppGraph builds a new app-only Graph client with its own token cache, as a freshly started
+// bot process would: its token carries the app roles the sandbox grants now, not those an older
+// client's cached token was issued with.
+func (e *Tenant) AppGraph() *msgraphsdk.GraphServiceClient {
+	e.t.Helper()
+	cred, err := credentials.GraphAppOnly(e.Credentials)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c, err := e.GraphClient(cred)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
 }
 
 // GraphClient builds a Graph client for the sandbox with cred, the way production does. Safe for
@@ -103,8 +119,12 @@ func New(t testing.TB, o Options) *Tenant {
 func (e *Tenant) GraphClient(cred azcore.TokenCredential) (*msgraphsdk.GraphServiceClient, error) {
 	e.newMu.Lock()
 	defer e.newMu.Unlock()
-	return graph.NewClient(graph.Options{BaseURL: e.Sandbox.GraphURL(), Credential: cred, HTTPClient: e.Sandbox.HTTPClient(),
-		Logger: Quiet(), OnCall: e.GraphCalls.Observe, MaxRetries: 1, RetryDelaySeconds: 1})
+	o := graph.Options{BaseURL: e.Sandbox.GraphURL(), Credential: cred, HTTPClient: e.Sandbox.HTTPClient(),
+		Logger: Quiet(), OnCall: e.GraphCalls.Observe, MaxRetries: 1, RetryDelaySeconds: 1}
+	if e.graphOpts != nil {
+		e.graphOpts(&o)
+	}
+	return graph.NewClient(o)
 }
 
 // OpenStore opens a store handle on the tenant's database file (closed when the test ends); now,
@@ -179,11 +199,23 @@ func (e *Tenant) Token(oid string) string {
 // register adds, until the test ends.
 func (e *Tenant) Serve(st store.Store, conn *botframework.Connector, register func(*router.Mux)) *httptest.Server {
 	e.t.Helper()
+	return e.serve(server.Config{Store: st, Connector: conn, Unauthenticated: true}, register)
+}
+
+// ServeValidated serves /api/messages as production does, accepting only activities whose
+// channel token v validates, over st and conn with the routes register adds, until the test ends.
+func (e *Tenant) ServeValidated(st store.Store, conn *botframework.Connector, v server.Validator, register func(*router.Mux)) *httptest.Server {
+	e.t.Helper()
+	return e.serve(server.Config{Store: st, Connector: conn, Validator: v}, register)
+}
+
+func (e *Tenant) serve(cfg server.Config, register func(*router.Mux)) *httptest.Server {
+	e.t.Helper()
 	mux := router.New()
 	mux.Use(router.Recover())
 	register(mux)
-	srv, err := server.New(server.Config{Mux: mux, Store: st, Connector: conn, Unauthenticated: true,
-		Metrics: metrics.New(), Logger: Quiet()})
+	cfg.Mux, cfg.Metrics, cfg.Logger = mux, metrics.New(), Quiet()
+	srv, err := server.New(cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
