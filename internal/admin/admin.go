@@ -272,7 +272,7 @@ func (a *Admin) expiring(ctx context.Context, cmd commands.Command, page int) (c
 // audit lists the newest --last entries (of --user), a page at a time.
 func (a *Admin) audit(ctx context.Context, cmd commands.Command, page int) (cards.TableInput, error) {
 	last := cmd.Int("last")
-	q := store.AuditQuery{Limit: last}
+	q := store.AuditQuery{Limit: last, Action: cmd.Flag("action")}
 	user := cmd.Flag("user")
 	if user != "" && entitlement.ValidObjectID(user) {
 		q.ActorOID = user
@@ -372,8 +372,26 @@ func (a *Admin) stats(ctx context.Context, t *router.Turn, _ commands.Command, _
 		byState[o.State]++
 	}
 	rows = append(rows, []string{"Outbox", count(len(out)) + states(byState)})
+
+	// Approvers Teams would not let the bot message (the approvals worker audits each one and
+	// tells the sponsor); admins act on these: install the app for them, or fix the permission.
+	unreachable, err := a.o.Store.ListAudit(ctx, store.AuditQuery{Action: auditUnreachable, Limit: countLimit})
+	if err != nil {
+		return fmt.Errorf("stats: audit: %w", err)
+	}
+	recent, since := 0, a.o.Now().Add(-7*24*time.Hour)
+	for _, e := range unreachable {
+		if e.At.After(since) {
+			recent++
+		}
+	}
+	rows = append(rows, []string{"Approvers not reachable in Teams, last 7 days (audit --action " + auditUnreachable + ")", count(recent)})
 	return table(ctx, t, "guestpass statistics", []string{"What", "Count"}, rows, "")
 }
+
+// auditUnreachable is the audit action the approvals worker records for a recipient it cannot
+// message in Teams.
+const auditUnreachable = "approval.unreachable"
 
 // states renders counts by state in a stable order: " (delivered 3, pending 1)".
 func states(m map[string]int) string {

@@ -179,6 +179,7 @@ func TestAdminCommands(t *testing.T) {
 	for _, en := range []store.AuditEntry{
 		{ActorOID: sandbox.UserAdele, ActorName: "Adele Vance", Action: "scenario.new", Target: "Launch Alpha", Outcome: "ok"},
 		{ActorOID: sandbox.UserMegan, ActorName: "Megan Bowen", Action: "approval.approve", Target: "req-1", Outcome: "ok"},
+		{Action: "approval.unreachable", Target: "req-2", Outcome: "failed", Detail: "card to isaiah: recipient unreachable"},
 	} {
 		if err := e.st.AppendAudit(context.Background(), en); err != nil {
 			t.Fatal(err)
@@ -198,10 +199,12 @@ func TestAdminCommands(t *testing.T) {
 		{"orgs", []string{"Connected organizations", "tenant " + sandbox.ContosoTenantID}, nil},
 		{"expiring --days 31", []string{"Access expiring within 31 days", "granted.guest@contoso.com"}, []string{"pending.guest"}},
 		{"expiring --days 7", []string{"No access expires within 7 days."}, []string{"granted.guest"}},
-		{"audit --last 1", []string{"Audit log", "approval.approve"}, []string{"scenario.new"}},
+		{"audit --last 1", []string{"Audit log", "approval.unreachable"}, []string{"scenario.new"}},
+		{"audit --action approval.approve", []string{"approval.approve"}, []string{"scenario.new", "approval.unreachable"}},
 		{"audit --user adele", []string{"scenario.new", "Adele Vance"}, []string{"approval.approve"}},
 		{"audit --user " + sandbox.UserMegan, []string{"approval.approve"}, []string{"scenario.new"}},
-		{"stats", []string{"Scenarios", "Requests awaiting approval", "Active assignments", "Onboardings", "Outbox"}, nil},
+		{"stats", []string{"Scenarios", "Requests awaiting approval", "Active assignments", "Onboardings", "Outbox",
+			`Approvers not reachable in Teams, last 7 days (audit --action approval.unreachable)","type":"TextBlock","wrap":true}],"type":"TableCell"},{"items":[{"text":"1"`}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {

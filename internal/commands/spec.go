@@ -241,6 +241,7 @@ var registry = []*Spec{
 		Name: "audit", Action: authz.ActionAudit, Manifest: 11,
 		Flags: []Flag{
 			{Name: "user", Kind: KindString, Placeholder: "user", Help: "only this user's actions"},
+			{Name: "action", Kind: KindString, Placeholder: "action", Help: "only this action, e.g. approval.unreachable"},
 			{Name: "last", Kind: KindInt, Default: "50", Min: 1, Max: 500, Help: "how many entries"},
 		},
 		Summary: "The audit log, newest first (admins).",

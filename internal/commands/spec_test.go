@@ -27,7 +27,7 @@ func TestUsageLines(t *testing.T) {
 		"orgs add <domain>",
 		"orgs remove <organization>",
 		"expiring [--days <1-365>]",
-		"audit [--user <user>] [--last <1-500>]",
+		"audit [--user <user>] [--action <action>] [--last <1-500>]",
 		"stats",
 		"doctor",
 	}
