@@ -312,7 +312,7 @@ func suggestOrgs(q string, all []entitlement.ConnectedOrg) []entitlement.Connect
 			if cand == "" {
 				continue
 			}
-			d := editDistance(q, cand)
+			d := commands.Distance(q, cand)
 			if strings.Contains(cand, q) || strings.Contains(q, cand) {
 				d = 0
 			}
@@ -330,28 +330,4 @@ func suggestOrgs(q string, all []entitlement.ConnectedOrg) []entitlement.Connect
 		out = append(out, h.org)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance of two short strings, in runes; inputs are cut to
-// 64 runes since nobody mistypes a longer name.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	ra, rb = ra[:min(len(ra), 64)], rb[:min(len(rb), 64)]
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -45,6 +45,14 @@ func suggestEach(typed, candidates []string) string {
 	return ""
 }
 
+// Distance is the edit distance guestpass uses for "did you mean" suggestions anywhere (commands,
+// organization names): insertions, deletions, substitutions and adjacent transpositions each cost
+// one. Inputs are cut to 64 runes, since nobody mistypes a longer word and the cost is quadratic.
+func Distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	return distance(string(ra[:min(len(ra), maxSuggestInput)]), string(rb[:min(len(rb), maxSuggestInput)]))
+}
+
 // threshold is the largest edit distance still worth suggesting for a candidate: short words
 // tolerate one typo, longer ones two or three.
 func threshold(candidate string) int {
