@@ -9,10 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"guestpass/internal/testkit"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -126,7 +127,7 @@ func TestSandboxAndGuest(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "sandbox.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var sbOut syncBuffer
+	var sbOut testkit.SyncBuffer
 	go func() {
 		done <- run(ctx, []string{"sandbox", "--addr", "127.0.0.1:0", "--state", state}, envOf(nil), &sbOut, &sbOut)
 	}()
@@ -164,22 +165,4 @@ func TestSandboxAndGuest(t *testing.T) {
 	if code != exitError || !strings.Contains(stderr.String(), `no scenario named "Project X"`) {
 		t.Fatalf("guest for an unknown scenario: exit %d, stderr %q", code, stderr.String())
 	}
-}
-
-// syncBuffer is a goroutine-safe output sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
